@@ -1,0 +1,24 @@
+"""keras-skeletonmae: SkeletonMAE pre-training and the SSL classifier on Keras 3.
+
+Runs on TensorFlow, JAX and PyTorch (`KERAS_BACKEND`); tensors are channels-last
+`(batch, persons, frames, joints, channels)`.
+"""
+
+from keras_skeletonmae import layers, layouts, losses, models
+from keras_skeletonmae.layouts import SkeletonLayout, get_layout, register_layout
+from keras_skeletonmae.models import SkeletonClassifier, SkeletonMAEBackbone, SkeletonMAEPretrainer
+from keras_skeletonmae.version import __version__
+
+__all__ = [
+    "SkeletonClassifier",
+    "SkeletonLayout",
+    "SkeletonMAEBackbone",
+    "SkeletonMAEPretrainer",
+    "__version__",
+    "get_layout",
+    "layers",
+    "layouts",
+    "losses",
+    "models",
+    "register_layout",
+]

@@ -1,0 +1,98 @@
+"""SkeletonMAE backbone: the joint embedding and the GIN encoder G_E."""
+
+import keras
+
+from keras_skeletonmae.layers import GINConv, SkeletonEmbedding
+from keras_skeletonmae.layouts import get_layout, layout_to_config_value
+
+
+@keras.saving.register_keras_serializable(package="keras_skeletonmae")
+class SkeletonMAEBackbone(keras.Model):
+    """Embedding + `num_layers` GIN layers, applied to every person's per-frame joint graph.
+
+    Input `(batch, persons, frames, joints, channels)`; output the encoder's per-joint features
+    `(batch, persons, frames, joints, embed_dim)`. Pre-training (`SkeletonMAEPretrainer`) and the
+    SSL classifier (`SkeletonClassifier`) reuse `embedding` and `encode`, so the same weights serve
+    both. The embedding also holds the SSL model's temporal position embedding, which only the
+    classifier adds (pre-training is per frame, as in the paper).
+
+    Args:
+        layout: a registered layout name, a `SkeletonLayout`, or its config dict.
+        num_channels: C, coordinates per joint (2 or 3, +1 with a confidence score).
+        num_frames: T, frames per sequence.
+        num_persons: M, persons per sequence.
+        embed_dim: D, the embedding and encoder width (64 in the paper).
+        num_layers: L_D, GIN encoder layers (3 in the paper).
+        hidden_dim: width of each GIN layer's MLP.
+        learnable_epsilon: train GIN's eps instead of keeping it at 0.
+        dtype: dtype policy of every layer, e.g. `"mixed_bfloat16"`.
+    """
+
+    def __init__(
+        self,
+        layout="coco17",
+        num_channels=2,
+        num_frames=64,
+        num_persons=2,
+        embed_dim=64,
+        num_layers=3,
+        hidden_dim=256,
+        learnable_epsilon=False,
+        dtype=None,
+        **kwargs,
+    ):
+        layout = get_layout(layout)
+        # === Layers ===
+        self.embedding = SkeletonEmbedding(embed_dim, num_frames, dtype=dtype, name="embedding")
+        self.encoder_layers = [
+            GINConv(
+                embed_dim,
+                layout,
+                hidden_units=hidden_dim,
+                learnable_epsilon=learnable_epsilon,
+                dtype=dtype,
+                name=f"encoder_gin_{i}",
+            )
+            for i in range(num_layers)
+        ]
+        # === Functional model ===
+        inputs = keras.Input(
+            shape=(num_persons, num_frames, layout.num_joints, num_channels), name="skeletons"
+        )
+        outputs = self.encode(self.embedding(inputs, add_position=False))
+        super().__init__(inputs=inputs, outputs=outputs, dtype=dtype, **kwargs)
+        # === Config ===
+        self.layout = layout
+        self.num_channels = num_channels
+        self.num_frames = num_frames
+        self.num_persons = num_persons
+        self.embed_dim = embed_dim
+        self.num_layers = num_layers
+        self.hidden_dim = hidden_dim
+        self.learnable_epsilon = learnable_epsilon
+
+    def encode(self, embedded, training=None):
+        """G_E: the GIN encoder on embedded joints `(..., V, D) -> (..., V, D)`."""
+        x = embedded
+        for layer in self.encoder_layers:
+            x = layer(x, training=training)
+        return x
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "dtype": keras.dtype_policies.serialize(self.dtype_policy),
+            "layout": layout_to_config_value(self.layout),
+            "num_channels": self.num_channels,
+            "num_frames": self.num_frames,
+            "num_persons": self.num_persons,
+            "embed_dim": self.embed_dim,
+            "num_layers": self.num_layers,
+            "hidden_dim": self.hidden_dim,
+            "learnable_epsilon": self.learnable_epsilon,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)

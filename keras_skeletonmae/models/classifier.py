@@ -1,0 +1,127 @@
+"""The SSL action classifier: STRL layers around the (pre-trained) SkeletonMAE encoder."""
+
+import keras
+from keras import ops
+
+from keras_skeletonmae.layers import STRLBlock
+from keras_skeletonmae.losses import SparseCategoricalCrossentropyWithLabelSmoothing
+from keras_skeletonmae.models.task import BackboneTask
+
+
+@keras.saving.register_keras_serializable(package="keras_skeletonmae")
+class SkeletonClassifier(BackboneTask):
+    """SSL: skeleton sequence -> action class scores, fine-tuned end to end with `fit(x, y)`.
+
+    Graph: `H_0 = embedding(x) + temporal position embedding`; for each of `num_strl_layers`
+    STRL layers `H_{l+1} = STRLBlock([H_l, G_E(H_l)])`, where G_E is the backbone's encoder (one
+    encoder shared by all layers); then global average pooling over persons, frames and joints,
+    dropout, and a Dense head named `predictions`.
+
+    `freeze_backbone=True` is the linear-evaluation protocol: the backbone (embedding and encoder)
+    is frozen (its BatchNorm runs in inference mode), no STRL layers are built whatever
+    `num_strl_layers` says, and only the linear head is trained on the pooled encoder features.
+
+    Labels are integer class ids. `compile()` defaults: Adam 1e-3, cross-entropy with label
+    smoothing 0.1 (the paper's), accuracy. The paper's SGD recipe (momentum 0.9, lr 0.1, warm-up)
+    can be passed as `compile(optimizer=...)`.
+
+    Args:
+        backbone: a `SkeletonMAEBackbone` (pre-trained or fresh). It is shared, not copied.
+        num_classes: number of action classes.
+        num_strl_layers: M, STRL layers (3 in the paper).
+        person_interaction: `"add"` or `"none"`, see `STRLBlock`.
+        combine: `"concat"` or `"add"`, the paper's "⊕", see `STRLBlock`.
+        temporal_kernel_size: kernel of the multi-scale temporal convolution.
+        temporal_dilations: its dilations.
+        dropout: dropout rate before the head.
+        freeze_backbone: linear evaluation, see above.
+        activation: activation of the head; `None` gives logits (the default), `"softmax"`
+            probabilities.
+        dtype: dtype policy of the task's own layers.
+    """
+
+    def __init__(
+        self,
+        backbone,
+        num_classes,
+        num_strl_layers=3,
+        person_interaction="add",
+        combine="concat",
+        temporal_kernel_size=5,
+        temporal_dilations=(1, 2),
+        dropout=0.5,
+        freeze_backbone=False,
+        activation=None,
+        dtype=None,
+        **kwargs,
+    ):
+        if freeze_backbone:
+            backbone.trainable = False
+        # === Layers ===
+        self.backbone = backbone
+        self.strl_blocks = [] if freeze_backbone else [
+            STRLBlock(
+                backbone.embed_dim,
+                person_interaction=person_interaction,
+                combine=combine,
+                temporal_kernel_size=temporal_kernel_size,
+                temporal_dilations=temporal_dilations,
+                dtype=dtype,
+                name=f"strl_{i}",
+            )
+            for i in range(num_strl_layers)
+        ]
+        self.dropout_layer = keras.layers.Dropout(dropout, dtype=dtype, name="dropout")
+        self.predictions = keras.layers.Dense(
+            num_classes, activation=activation, dtype=dtype, name="predictions"
+        )
+        # === Functional model ===
+        inputs = keras.Input(shape=backbone.input.shape[1:], name="skeletons")
+        if freeze_backbone:
+            features = backbone(inputs)
+        else:
+            features = backbone.embedding(inputs)
+            for block in self.strl_blocks:
+                features = block([features, backbone.encode(features)])
+        pooled = ops.mean(features, axis=(1, 2, 3))
+        outputs = self.predictions(self.dropout_layer(pooled))
+        super().__init__(inputs=inputs, outputs=outputs, dtype=dtype, **kwargs)
+        # === Config ===
+        self.num_classes = num_classes
+        self.num_strl_layers = num_strl_layers
+        self.person_interaction = person_interaction
+        self.combine = combine
+        self.temporal_kernel_size = temporal_kernel_size
+        self.temporal_dilations = list(temporal_dilations)
+        self.dropout = dropout
+        self.freeze_backbone = freeze_backbone
+        self.activation = activation
+        self.compile()
+
+    def compile(self, optimizer="auto", loss="auto", metrics="auto", **kwargs):
+        """Defaults: Adam(1e-3), label-smoothed (0.1) cross-entropy, accuracy."""
+        if optimizer == "auto":
+            optimizer = keras.optimizers.Adam(1e-3)
+        if loss == "auto":
+            loss = SparseCategoricalCrossentropyWithLabelSmoothing(
+                0.1, from_logits=self.activation is None
+            )
+        if metrics == "auto":
+            metrics = [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
+        super().compile(optimizer=optimizer, loss=loss, metrics=metrics, **kwargs)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            dtype=keras.dtype_policies.serialize(self.dtype_policy),
+            num_classes=self.num_classes,
+            num_strl_layers=self.num_strl_layers,
+            person_interaction=self.person_interaction,
+            combine=self.combine,
+            temporal_kernel_size=self.temporal_kernel_size,
+            temporal_dilations=self.temporal_dilations,
+            dropout=self.dropout,
+            freeze_backbone=self.freeze_backbone,
+            activation=self.activation,
+        )
+        return config

@@ -1,0 +1,156 @@
+"""SkeletonMAE pre-training: mask body parts, encode, re-mask, decode, re-weighted cosine error."""
+
+import keras
+from keras import ops
+
+from keras_skeletonmae.layers import BodyPartMasking, GINConv
+from keras_skeletonmae.losses import reweighted_cosine_error
+from keras_skeletonmae.models.task import BackboneTask
+
+TARGETS = ("coordinates", "embedding")
+
+
+def coordinate_target(skeletons, center, window):
+    """Fixed reconstruction target: each joint's coordinates over `window` frames around t.
+
+    `(B, M, T, V, C) -> (B, M, T, V, C * window)`: for every offset j in `[-r, r]`
+    (`window = 2r + 1`, clamped at the sequence ends), `x[t + j, v] - x[t, center]`. Centring on
+    the layout's centre joint removes the global position; cosine error removes the scale.
+    """
+    radius = (window - 1) // 2
+    origin = skeletons[:, :, :, center : center + 1, :]
+    frames = skeletons.shape[2]
+    padded = ops.concatenate(
+        [skeletons[:, :, :1]] * radius + [skeletons] + [skeletons[:, :, -1:]] * radius, axis=2
+    )
+    shifted = [padded[:, :, j : j + frames] - origin for j in range(window)]
+    return ops.concatenate(shifted, axis=-1)
+
+
+def present_frames(skeletons):
+    """`(B, M, T)` 1 where a person has any non-zero joint (0 = padding person or frame)."""
+    return ops.cast(ops.any(ops.not_equal(skeletons, 0), axis=(-2, -1)), "float32")
+
+
+@keras.saving.register_keras_serializable(package="keras_skeletonmae")
+class SkeletonMAEPretrainer(BackboneTask):
+    """SkeletonMAE: masked body-part reconstruction on unlabeled skeletons; `fit(x)`, no labels.
+
+    Graph: embed `x` -> `BodyPartMasking` -> encoder G_E (the backbone's GIN layers) -> re-mask
+    (a bias-free Dense, then masked joints' hidden vectors set to 0, as GraphMAE) -> one GIN
+    decoder layer -> reconstruction `z`. Loss: `reweighted_cosine_error(x, z)` over the masked
+    joints of persons/frames that are present (all-zero padding persons and frames are ignored).
+
+    Reconstruction target `x` (`target=`):
+    - `"coordinates"` (default): fixed, the joint's centred coordinates over `target_window`
+      frames (`coordinate_target`). It cannot be changed by the model, so the loss cannot be won
+      by collapsing the embedding.
+    - `"embedding"`: the paper's literal target, the embedded input features, with stop-gradient.
+      They still depend on the learned embedding, which pre-training can shrink towards
+      uninformative features; offered to reproduce the paper and for ablations.
+
+    `predict(x)` returns `{"reconstruction", "target", "mask"}` (mask = joints the loss counts).
+
+    Args:
+        backbone: a `SkeletonMAEBackbone`.
+        mask_parts: names of parts always masked; `None` for `num_masked_parts` random parts.
+        num_masked_parts: k random parts per draw.
+        mask_sampling: `"sample"` (one draw per sequence) or `"frame"` (per person and frame).
+        target: `"coordinates"` or `"embedding"`.
+        target_window: odd number of frames in the coordinate target.
+        beta: the loss exponent (2 in the paper).
+        decoder_hidden_dim: width of the decoder's MLP; `None` = the backbone's `hidden_dim`.
+        seed: int seed of the masking.
+        dtype: dtype policy of the task's own layers.
+    """
+
+    def __init__(
+        self,
+        backbone,
+        mask_parts=None,
+        num_masked_parts=2,
+        mask_sampling="sample",
+        target="coordinates",
+        target_window=5,
+        beta=2.0,
+        decoder_hidden_dim=None,
+        seed=None,
+        dtype=None,
+        **kwargs,
+    ):
+        if target not in TARGETS:
+            raise ValueError(f"target must be one of {TARGETS}, got {target!r}.")
+        if target_window < 1 or target_window % 2 == 0:
+            raise ValueError(f"target_window must be a positive odd number, got {target_window}.")
+        layout = backbone.layout
+        target_dim = (
+            backbone.embed_dim if target == "embedding" else backbone.num_channels * target_window
+        )
+        # === Layers ===
+        self.backbone = backbone
+        self.masking = BodyPartMasking(
+            layout, mask_parts, num_masked_parts, mask_sampling, seed, dtype=dtype, name="masking"
+        )
+        self.remask = keras.layers.Dense(
+            backbone.embed_dim, use_bias=False, dtype=dtype, name="remask"
+        )
+        self.decoder = GINConv(
+            target_dim,
+            layout,
+            hidden_units=decoder_hidden_dim or backbone.hidden_dim,
+            output_activation=False,
+            dtype=dtype,
+            name="decoder",
+        )
+        # === Functional model ===
+        inputs = keras.Input(shape=backbone.input.shape[1:], name="skeletons")
+        embedded = backbone.embedding(inputs, add_position=False)
+        masked, mask = self.masking(embedded)
+        hidden = self.remask(backbone.encode(masked)) * (1.0 - mask[..., None])
+        reconstruction = self.decoder(hidden)
+        if target == "embedding":
+            target_features = ops.stop_gradient(embedded)
+        else:
+            target_features = coordinate_target(inputs, layout.center, target_window)
+        loss_mask = ops.cast(mask, "float32") * present_frames(inputs)[..., None]
+        outputs = {"reconstruction": reconstruction, "target": target_features, "mask": loss_mask}
+        super().__init__(inputs=inputs, outputs=outputs, dtype=dtype, **kwargs)
+        # === Config ===
+        self.mask_parts = mask_parts
+        self.num_masked_parts = num_masked_parts
+        self.mask_sampling = mask_sampling
+        self.target = target
+        self.target_window = target_window
+        self.beta = beta
+        self.decoder_hidden_dim = decoder_hidden_dim
+        self.seed = seed
+        self.compile()
+
+    def compile(self, optimizer="auto", **kwargs):
+        """Adam at the paper's 1.5e-4 when `optimizer="auto"`. The loss is built in."""
+        if optimizer == "auto":
+            optimizer = keras.optimizers.Adam(1.5e-4)
+        super().compile(optimizer=optimizer, **kwargs)
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        loss = reweighted_cosine_error(
+            y_pred["target"], y_pred["reconstruction"], y_pred["mask"], self.beta
+        )
+        for extra in self.losses:
+            loss = loss + ops.cast(ops.sum(extra), "float32")
+        return loss
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            dtype=keras.dtype_policies.serialize(self.dtype_policy),
+            mask_parts=self.mask_parts,
+            num_masked_parts=self.num_masked_parts,
+            mask_sampling=self.mask_sampling,
+            target=self.target,
+            target_window=self.target_window,
+            beta=self.beta,
+            decoder_hidden_dim=self.decoder_hidden_dim,
+            seed=self.seed,
+        )
+        return config

@@ -1,0 +1,165 @@
+import os
+
+import keras
+import numpy as np
+import pytest
+from keras import ops
+
+from helpers import assert_config_complete, custom_layout_15
+from keras_skeletonmae import (
+    SkeletonClassifier,
+    SkeletonMAEBackbone,
+    SkeletonMAEPretrainer,
+)
+from keras_skeletonmae.models.pretrainer import coordinate_target
+
+SMALL = dict(num_frames=8, num_persons=2, embed_dim=16, num_layers=2, hidden_dim=32)
+
+
+def small_backbone(layout="coco17", channels=2, **kwargs):
+    return SkeletonMAEBackbone(layout=layout, num_channels=channels, **{**SMALL, **kwargs})
+
+
+def batch(rng, n=4, joints=17, channels=2, frames=8, persons=2):
+    return rng.normal(size=(n, persons, frames, joints, channels)).astype("float32")
+
+
+def to_numpy(tree):
+    return keras.tree.map_structure(ops.convert_to_numpy, tree)
+
+
+def test_paper_defaults_for_coco17(rng):
+    backbone = SkeletonMAEBackbone()
+    assert backbone.input.shape == (None, 2, 64, 17, 2)
+    assert (backbone.embed_dim, backbone.num_layers, backbone.hidden_dim) == (64, 3, 256)
+    pretrainer = SkeletonMAEPretrainer(backbone)
+    assert pretrainer.beta == 2.0 and pretrainer.decoder.output_activation is False
+    assert float(pretrainer.optimizer.learning_rate) == pytest.approx(1.5e-4)
+    classifier = SkeletonClassifier(backbone, num_classes=99)
+    assert len(classifier.strl_blocks) == 3
+    x = batch(rng, n=2, frames=64)
+    assert backbone.predict(x, verbose=0).shape == (2, 2, 64, 17, 64)
+    assert classifier.predict(x, verbose=0).shape == (2, 99)
+    out = pretrainer.predict(x, verbose=0)
+    assert out["reconstruction"].shape == out["target"].shape == (2, 2, 64, 17, 10)
+
+
+def test_custom_15_joint_layout(rng):
+    backbone = small_backbone(custom_layout_15(), channels=3)
+    x = batch(rng, joints=15, channels=3)
+    pretrainer = SkeletonMAEPretrainer(backbone, num_masked_parts=1, target="embedding")
+    assert pretrainer.predict(x, verbose=0)["reconstruction"].shape == (4, 2, 8, 15, 16)
+    classifier = SkeletonClassifier(backbone, num_classes=5, num_strl_layers=1)
+    assert classifier.predict(x, verbose=0).shape == (4, 5)
+    assert isinstance(backbone.get_config()["layout"], dict)  # unregistered: stored in full
+
+
+def test_classifier_shares_backbone_weights(rng):
+    backbone = small_backbone()
+    classifier = SkeletonClassifier(backbone, num_classes=3, num_strl_layers=2)
+    own = {id(v) for v in classifier.weights}
+    assert all(id(v) in own for v in backbone.weights)
+    encoder_kernels = [v for v in classifier.weights if "encoder_gin_0" in v.path]
+    assert len(encoder_kernels) == len(backbone.encoder_layers[0].weights)  # shared, not copied
+
+
+def test_freeze_backbone_is_linear_evaluation(rng):
+    backbone = small_backbone()
+    classifier = SkeletonClassifier(backbone, num_classes=3, freeze_backbone=True)
+    assert classifier.strl_blocks == []
+    assert [v.path for v in classifier.trainable_weights] == ["predictions/kernel", "predictions/bias"]
+    before = to_numpy(backbone.weights)
+    x, y = batch(rng, n=8), np.arange(8) % 3
+    classifier.fit(x, y, epochs=2, verbose=0)
+    for old, new in zip(before, backbone.weights):
+        np.testing.assert_array_equal(old, ops.convert_to_numpy(new))
+
+
+def test_coordinate_target_window():
+    x = np.arange(2 * 4 * 3 * 2, dtype="float32").reshape(1, 1, 4, 3, 2)
+    target = ops.convert_to_numpy(coordinate_target(ops.convert_to_tensor(x), center=1, window=3))
+    assert target.shape == (1, 1, 4, 3, 6)
+    # frame 0: previous frame clamped to frame 0, then frames 0 and 1; all minus frame 0's centre.
+    origin = x[0, 0, 0, 1]
+    np.testing.assert_allclose(target[0, 0, 0, 2], np.concatenate([x[0, 0, 0, 2], x[0, 0, 0, 2], x[0, 0, 1, 2]]) - np.tile(origin, 3))
+
+
+@pytest.mark.parametrize("make", ["backbone", "pretrainer", "classifier"])
+def test_config_round_trip_and_keras_file(tmp_path, rng, make):
+    backbone = small_backbone(learnable_epsilon=True)
+    model = {
+        "backbone": lambda: backbone,
+        "pretrainer": lambda: SkeletonMAEPretrainer(
+            backbone, mask_parts=["right_arm", "right_leg"], target_window=3, seed=1),
+        "classifier": lambda: SkeletonClassifier(
+            backbone, num_classes=4, num_strl_layers=2, combine="add", dropout=0.1),
+    }[make]()
+    assert_config_complete(model)
+    clone = type(model).from_config(model.get_config())
+    assert clone.get_config() == model.get_config()
+    x = batch(rng)
+    expected = to_numpy(model.predict(x, verbose=0))
+    path = os.path.join(tmp_path, f"{make}.keras")
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    assert type(loaded) is type(model)
+    keras.tree.map_structure(
+        lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5),
+        expected, to_numpy(loaded.predict(x, verbose=0)),
+    )
+
+
+def test_pretrainer_loss_ignores_visible_joints_and_padding(rng):
+    pretrainer = SkeletonMAEPretrainer(small_backbone(), mask_parts=["left_arm"])
+    x = batch(rng)
+    x[:, 1] = 0.0  # second person absent
+    y_pred = pretrainer(x, training=False)
+    mask = ops.convert_to_numpy(y_pred["mask"])
+    assert mask[:, 1].sum() == 0 and mask[:, 0, :, [7, 9]].all() and mask.sum() == 4 * 8 * 2
+    loss = float(ops.convert_to_numpy(pretrainer.compute_loss(x, None, y_pred)))
+    recon = ops.convert_to_numpy(y_pred["reconstruction"])
+    noisy = np.where(mask[..., None] > 0, recon, recon + rng.normal(size=recon.shape) * 5)
+    perturbed = dict(y_pred, reconstruction=ops.convert_to_tensor(noisy))
+    assert float(ops.convert_to_numpy(pretrainer.compute_loss(x, None, perturbed))) == pytest.approx(loss, rel=1e-5)
+
+
+def fit_losses(seed, x, weights=None):
+    pretrainer = SkeletonMAEPretrainer(small_backbone(), num_masked_parts=2, seed=seed)
+    if weights is not None:
+        pretrainer.set_weights(weights)
+    jit = keras.backend.backend() != "torch"  # XLA on TensorFlow, jit on JAX
+    pretrainer.compile(optimizer=keras.optimizers.SGD(0.0), jit_compile=jit)
+    history = pretrainer.fit(x, epochs=5, steps_per_epoch=1, batch_size=len(x), verbose=0)
+    return pretrainer, history.history["loss"]
+
+
+def test_mask_changes_every_step_under_jit_and_is_reproducible(rng):
+    x = batch(rng, n=6)
+    first, losses = fit_losses(11, x)
+    # Learning rate 0 and the same batch every step: only a new mask can change the loss.
+    assert len(set(np.round(losses, 6))) == len(losses)
+    weights = [ops.convert_to_numpy(w) for w in first.weights]
+    _, again = fit_losses(11, x, weights)
+    np.testing.assert_allclose(again, losses, rtol=1e-5)
+    _, other = fit_losses(12, x, weights)
+    assert not np.allclose(other, losses)
+
+
+def test_mixed_bfloat16_trains(rng):
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    backbone = small_backbone()
+    assert backbone.encoder_layers[0].compute_dtype == "bfloat16"
+    x, y = batch(rng, n=8), np.arange(8) % 3
+    pretrainer = SkeletonMAEPretrainer(backbone)
+    assert np.isfinite(pretrainer.fit(x, epochs=1, verbose=0).history["loss"]).all()
+    classifier = SkeletonClassifier(backbone, num_classes=3, num_strl_layers=1)
+    assert np.isfinite(classifier.fit(x, y, epochs=1, verbose=0).history["loss"]).all()
+    assert classifier.predictions.kernel.dtype == "float32"
+
+
+def test_target_and_window_errors():
+    backbone = small_backbone()
+    with pytest.raises(ValueError, match="target must be"):
+        SkeletonMAEPretrainer(backbone, target="pixels")
+    with pytest.raises(ValueError, match="odd"):
+        SkeletonMAEPretrainer(backbone, target_window=4)
