@@ -3,6 +3,7 @@
 import keras
 from keras import ops
 
+from keras_skeletonmae.layers.batch_norm import batch_norm
 from keras_skeletonmae.layouts import get_layout, layout_to_config_value
 
 
@@ -79,14 +80,14 @@ class GINConv(keras.layers.Layer):
         output_shape = tuple(input_shape[:-1]) + (self.units,)
         self.hidden_dense = keras.layers.Dense(self.hidden_units, name="hidden_dense", **dense)
         self.hidden_dense.build(input_shape)
-        self.hidden_norm = keras.layers.BatchNormalization(dtype=policy, name="hidden_norm")
+        self.hidden_norm = batch_norm("hidden_norm", policy)
         self.hidden_norm.build(hidden_shape)
         self.hidden_activation = _prelu(rank, "hidden_activation", policy)
         self.hidden_activation.build(hidden_shape)
         self.output_dense = keras.layers.Dense(self.units, name="output_dense", **dense)
         self.output_dense.build(hidden_shape)
         if self.output_activation:
-            self.output_norm = keras.layers.BatchNormalization(dtype=policy, name="output_norm")
+            self.output_norm = batch_norm("output_norm", policy)
             self.output_norm.build(output_shape)
             self.output_prelu = _prelu(rank, "output_prelu", policy)
             self.output_prelu.build(output_shape)

@@ -3,6 +3,8 @@
 import keras
 from keras import ops
 
+from keras_skeletonmae.layers.batch_norm import batch_norm
+
 
 @keras.saving.register_keras_serializable(package="keras_skeletonmae")
 class MultiScaleTemporalConv(keras.layers.Layer):
@@ -36,7 +38,7 @@ class MultiScaleTemporalConv(keras.layers.Layer):
         self.branch_filters = self.filters // num_branches
 
     def _norm(self, name):
-        return keras.layers.BatchNormalization(dtype=self.dtype_policy, name=name)
+        return batch_norm(name, self.dtype_policy)
 
     def _pointwise(self, units, name):
         return keras.layers.Dense(units, dtype=self.dtype_policy, name=name)

@@ -3,6 +3,7 @@
 import keras
 from keras import ops
 
+from keras_skeletonmae.layers.batch_norm import batch_norm
 from keras_skeletonmae.layers.multiscale_temporal_conv import MultiScaleTemporalConv
 
 PERSON_INTERACTIONS = ("add", "none")
@@ -65,7 +66,7 @@ class STRLBlock(keras.layers.Layer):
         out_shape = tuple(features_shape[:-1]) + (self.units,)
         self.spatial_dense = keras.layers.Dense(self.units, dtype=policy, name="spatial_dense")
         self.spatial_dense.build(tuple(features_shape[:-1]) + (combined,))
-        self.spatial_norm = keras.layers.BatchNormalization(dtype=policy, name="spatial_norm")
+        self.spatial_norm = batch_norm("spatial_norm", policy)
         self.spatial_norm.build(out_shape)
         self.residual_dense = keras.layers.Dense(self.units, dtype=policy, name="residual_dense")
         self.residual_dense.build(features_shape)

@@ -12,8 +12,8 @@ class SkeletonMAEBackbone(keras.Model):
 
     Input `(batch, persons, frames, joints, channels)`; output the encoder's per-joint features
     `(batch, persons, frames, joints, embed_dim)`. Pre-training (`SkeletonMAEPretrainer`) and the
-    SSL classifier (`SkeletonClassifier`) reuse `embedding` and `encode`, so the same weights serve
-    both. The embedding also holds the SSL model's temporal position embedding, which only the
+    SSL classifier (`SkeletonClassifier`) reuse `embedding` and `encoder` (G_E, a `keras.Sequential`
+    of `GINConv` layers), so the pre-trained weights serve both. The embedding also holds the SSL model's temporal position embedding, which only the
     classifier adds (pre-training is per frame, as in the paper).
 
     Args:
@@ -44,22 +44,25 @@ class SkeletonMAEBackbone(keras.Model):
         layout = get_layout(layout)
         # === Layers ===
         self.embedding = SkeletonEmbedding(embed_dim, num_frames, dtype=dtype, name="embedding")
-        self.encoder_layers = [
-            GINConv(
-                embed_dim,
-                layout,
-                hidden_units=hidden_dim,
-                learnable_epsilon=learnable_epsilon,
-                dtype=dtype,
-                name=f"encoder_gin_{i}",
-            )
-            for i in range(num_layers)
-        ]
+        self.encoder = keras.Sequential(
+            [
+                GINConv(
+                    embed_dim,
+                    layout,
+                    hidden_units=hidden_dim,
+                    learnable_epsilon=learnable_epsilon,
+                    dtype=dtype,
+                    name=f"encoder_gin_{i}",
+                )
+                for i in range(num_layers)
+            ],
+            name="encoder",
+        )
         # === Functional model ===
         inputs = keras.Input(
             shape=(num_persons, num_frames, layout.num_joints, num_channels), name="skeletons"
         )
-        outputs = self.encode(self.embedding(inputs, add_position=False))
+        outputs = self.encoder(self.embedding(inputs, add_position=False))
         super().__init__(inputs=inputs, outputs=outputs, dtype=dtype, **kwargs)
         # === Config ===
         self.layout = layout
@@ -71,12 +74,11 @@ class SkeletonMAEBackbone(keras.Model):
         self.hidden_dim = hidden_dim
         self.learnable_epsilon = learnable_epsilon
 
-    def encode(self, embedded, training=None):
-        """G_E: the GIN encoder on embedded joints `(..., V, D) -> (..., V, D)`."""
-        x = embedded
-        for layer in self.encoder_layers:
-            x = layer(x, training=training)
-        return x
+    def copy_encoder(self, name):
+        """A new, unbuilt G_E with the same layers; its caller copies the weights once it is built."""
+        return keras.Sequential(
+            [GINConv.from_config(layer.get_config()) for layer in self.encoder.layers], name=name
+        )
 
     def get_config(self):
         return {

@@ -13,9 +13,12 @@ class SkeletonClassifier(BackboneTask):
     """SSL: skeleton sequence -> action class scores, fine-tuned end to end with `fit(x, y)`.
 
     Graph: `H_0 = embedding(x) + temporal position embedding`; for each of `num_strl_layers`
-    STRL layers `H_{l+1} = STRLBlock([H_l, G_E(H_l)])`, where G_E is the backbone's encoder (one
-    encoder shared by all layers); then global average pooling over persons, frames and joints,
-    dropout, and a Dense head named `predictions`.
+    STRL layers `H_{l+1} = STRLBlock([H_l, G_E^l(H_l)])`; then global average pooling over persons,
+    frames and joints, dropout, and a Dense head named `predictions`. `G_E^0` is the backbone's
+    encoder; every further STRL layer has its own copy (`encoder_copies`), initialised from the
+    backbone's weights when the classifier is built. Copies, not one shared encoder: each STRL
+    depth sees differently distributed features, and a shared encoder's BatchNorm statistics
+    would mix them (measured: chance-level test accuracy with 2 shared layers on MSR Action3D).
 
     `freeze_backbone=True` is the linear-evaluation protocol: the backbone (embedding and encoder)
     is frozen (its BatchNorm runs in inference mode), no STRL layers are built whatever
@@ -71,6 +74,9 @@ class SkeletonClassifier(BackboneTask):
             )
             for i in range(num_strl_layers)
         ]
+        self.encoder_copies = [
+            backbone.copy_encoder(f"strl_{i}_encoder") for i in range(1, len(self.strl_blocks))
+        ]
         self.dropout_layer = keras.layers.Dropout(dropout, dtype=dtype, name="dropout")
         self.predictions = keras.layers.Dense(
             num_classes, activation=activation, dtype=dtype, name="predictions"
@@ -81,11 +87,14 @@ class SkeletonClassifier(BackboneTask):
             features = backbone(inputs)
         else:
             features = backbone.embedding(inputs)
-            for block in self.strl_blocks:
-                features = block([features, backbone.encode(features)])
+            encoders = [backbone.encoder] + self.encoder_copies
+            for block, encoder in zip(self.strl_blocks, encoders):
+                features = block([features, encoder(features)])
         pooled = ops.mean(features, axis=(1, 2, 3))
         outputs = self.predictions(self.dropout_layer(pooled))
         super().__init__(inputs=inputs, outputs=outputs, dtype=dtype, **kwargs)
+        for encoder in self.encoder_copies:
+            encoder.set_weights(backbone.encoder.get_weights())
         # === Config ===
         self.num_classes = num_classes
         self.num_strl_layers = num_strl_layers

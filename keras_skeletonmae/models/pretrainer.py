@@ -106,7 +106,7 @@ class SkeletonMAEPretrainer(BackboneTask):
         inputs = keras.Input(shape=backbone.input.shape[1:], name="skeletons")
         embedded = backbone.embedding(inputs, add_position=False)
         masked, mask = self.masking(embedded)
-        hidden = self.remask(backbone.encode(masked)) * (1.0 - mask[..., None])
+        hidden = self.remask(backbone.encoder(masked)) * (1.0 - mask[..., None])
         reconstruction = self.decoder(hidden)
         if target == "embedding":
             target_features = ops.stop_gradient(embedded)

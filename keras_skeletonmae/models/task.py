@@ -6,9 +6,19 @@ import keras
 class BackboneTask(keras.Model):
     """A functional model built around a `SkeletonMAEBackbone` held as `self.backbone`.
 
-    Subclasses build their graph in `__init__`, call `super().__init__(inputs, outputs)`, and
-    return their own constructor arguments from `get_config`, with the backbone serialized.
+    Subclasses build their graph in `__init__`, call `super().__init__(inputs, outputs)`, compile
+    themselves with defaults, and return their own constructor arguments from `get_config`, with the
+    backbone serialized.
     """
+
+    def compile_from_config(self, config):
+        """Re-compile a loaded model as it was saved, optimizer state included.
+
+        Keras skips this for models whose `compile` is overridden; ours only adds defaults.
+        """
+        self.compile(**keras.saving.deserialize_keras_object(config))
+        if self.built:
+            self.optimizer.build(self.trainable_variables)
 
     def get_config(self):
         return {
