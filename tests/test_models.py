@@ -106,6 +106,10 @@ def test_config_round_trip_and_keras_file(tmp_path, rng, make):
     clone = type(model).from_config(model.get_config())
     assert clone.get_config() == model.get_config()
     x = batch(rng)
+    if make == "pretrainer":
+        model.fit(x, epochs=1, verbose=0)
+    elif make == "classifier":
+        model.fit(x, np.arange(4) % 4, epochs=1, verbose=0)
     expected = to_numpy(model.predict(x, verbose=0))
     path = os.path.join(tmp_path, f"{make}.keras")
     model.save(path)
@@ -113,7 +117,9 @@ def test_config_round_trip_and_keras_file(tmp_path, rng, make):
     assert type(loaded) is type(model)
     if make != "backbone":
         assert type(loaded.optimizer) is type(model.optimizer)
-        assert float(loaded.optimizer.learning_rate) == float(model.optimizer.learning_rate)
+        assert int(loaded.optimizer.iterations) == int(model.optimizer.iterations) == 1
+        for a, b in zip(loaded.optimizer.variables, model.optimizer.variables):
+            np.testing.assert_allclose(to_numpy(a), to_numpy(b))
     keras.tree.map_structure(
         lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5),
         expected, to_numpy(loaded.predict(x, verbose=0)),
