@@ -8,6 +8,17 @@ import sys
 from keras_skeletonmae.version import __version__
 
 
+def list_devices():
+    """The devices the current Keras backend can run on."""
+    import keras
+
+    if keras.backend.backend() == "torch":  # keras.distribution has no torch implementation
+        import torch
+
+        return ["cpu"] + [f"cuda:{i}" for i in range(torch.cuda.device_count())]
+    return [str(d) for d in keras.distribution.list_devices()]
+
+
 def info():
     """What this installation runs on: backend, devices, package versions."""
     import keras
@@ -21,7 +32,7 @@ def info():
     return {
         "keras_skeletonmae": __version__,
         "backend": keras.backend.backend(),
-        "devices": [str(d) for d in keras.distribution.list_devices()],
+        "devices": list_devices(),
         "versions": versions,
     }
 

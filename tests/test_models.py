@@ -70,6 +70,16 @@ def test_classifier_fine_tunes_backbone_and_initialises_encoder_copies(rng):
     assert any(not np.allclose(a, b) for a, b in zip(after, backbone.encoder.get_weights()))
 
 
+@pytest.mark.skipif(keras.backend.backend() != "torch", reason="torch.nn.Module registration")
+def test_torch_zero_grad_reaches_every_variable(rng):
+    classifier = SkeletonClassifier(small_backbone(), num_classes=3, num_strl_layers=2)
+    registered = {id(p) for _, p in classifier.named_parameters()}
+    assert all(id(v.value) in registered for v in classifier.trainable_variables)
+    pretrainer = SkeletonMAEPretrainer(small_backbone())
+    registered = {id(p) for _, p in pretrainer.named_parameters()}
+    assert all(id(v.value) in registered for v in pretrainer.trainable_variables)
+
+
 def test_freeze_backbone_is_linear_evaluation(rng):
     backbone = small_backbone()
     classifier = SkeletonClassifier(backbone, num_classes=3, freeze_backbone=True)

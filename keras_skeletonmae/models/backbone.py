@@ -4,10 +4,11 @@ import keras
 
 from keras_skeletonmae.layers import GINConv, SkeletonEmbedding
 from keras_skeletonmae.layouts import get_layout, layout_to_config_value
+from keras_skeletonmae.models.functional import FunctionalModel
 
 
 @keras.saving.register_keras_serializable(package="keras_skeletonmae")
-class SkeletonMAEBackbone(keras.Model):
+class SkeletonMAEBackbone(FunctionalModel):
     """Embedding + `num_layers` GIN layers, applied to every person's per-frame joint graph.
 
     Input `(batch, persons, frames, joints, channels)`; output the encoder's per-joint features

@@ -2,8 +2,10 @@
 
 import keras
 
+from keras_skeletonmae.models.functional import FunctionalModel
 
-class BackboneTask(keras.Model):
+
+class BackboneTask(FunctionalModel):
     """A functional model built around a `SkeletonMAEBackbone` held as `self.backbone`.
 
     Subclasses build their graph in `__init__`, call `super().__init__(inputs, outputs)`, compile
