@@ -25,7 +25,7 @@ def test_embedding_shapes_position_and_config(rng):
     layer = SkeletonEmbedding(16, num_frames=8)
     y = ops.convert_to_numpy(layer(x))
     assert y.shape == (2, 2, 8, 17, 16)
-    plain = ops.convert_to_numpy(layer(x, add_position=False))
+    plain = ops.convert_to_numpy(layer.projection(x))
     position = ops.convert_to_numpy(layer.position_embedding)  # (T, 1, D)
     np.testing.assert_allclose(y - plain, np.broadcast_to(position, y.shape), atol=1e-6)
     assert layer.compute_output_shape(x.shape) == y.shape

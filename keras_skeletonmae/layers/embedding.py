@@ -10,8 +10,7 @@ class SkeletonEmbedding(keras.layers.Layer):
 
     The paper's learnable linear map from a joint's (x, y[, z]) to D features. With
     `num_frames` set, a learnable temporal position embedding `(T, D)` (the SSL model's "positional
-    embedding") is added to every joint of a frame; call with `add_position=False` for the plain
-    per-frame map that pre-training uses.
+    embedding") is added to every joint of a frame.
 
     Args:
         embed_dim: D, the feature size per joint.
@@ -40,9 +39,9 @@ class SkeletonEmbedding(keras.layers.Layer):
                 name="position_embedding",
             )
 
-    def call(self, inputs, add_position=True):
+    def call(self, inputs):
         x = self.projection(inputs)
-        if add_position and self.num_frames is not None:
+        if self.num_frames is not None:
             x = x + ops.cast(self.position_embedding, x.dtype)
         return x
 

@@ -1,78 +1,92 @@
 """`SkeletonLayout`: a skeleton's joints, bones and body parts, and the registry of named layouts."""
 
-import dataclasses
 from collections import deque
+from collections.abc import Mapping
 
 import numpy as np
 
 
-@dataclasses.dataclass(frozen=True)
 class SkeletonLayout:
     """A skeleton graph: joints, bones, a centre joint and body parts that partition the joints.
+
+    Immutable once built; equal layouts compare and hash equal.
 
     Args:
         name: the name it is registered and stored in model configs under.
         edges: bones as `(child, parent)` joint-index pairs, 0-based; the child is the joint
-            farther from the centre.
-        parts: ordered mapping of body-part name -> joint indices; parts are disjoint and cover
-            every joint (SkeletonMAE masks whole parts).
-        center: the joint used to centre skeletons (3D centring, coordinate targets).
+            farther from the centre. Graph messages use both directions unless asked otherwise
+            (see `adjacency`).
+        parts: ordered mapping (or sequence of pairs) of body-part name -> joint indices; parts
+            are disjoint and cover every joint (SkeletonMAE masks whole parts).
+        center: the joint used to centre 3D skeletons.
         joint_names: one name per joint; default `joint_0`, `joint_1`, ...
         num_joints: V; default 1 + the largest index in `edges` and `parts`.
     """
 
-    name: str
-    edges: tuple
-    parts: tuple
-    center: int = 0
-    joint_names: tuple = None
-    num_joints: int = None
-
-    def __post_init__(self):
-        def fix(field, value):
-            object.__setattr__(self, field, value)
-
-        if not isinstance(self.name, str) or not self.name:
-            raise ValueError(f"A layout needs a non-empty string name, got {self.name!r}.")
-        fix("edges", tuple((int(c), int(p)) for c, p in self.edges))
-        parts = self.parts.items() if isinstance(self.parts, dict) else self.parts
-        fix("parts", tuple((str(n), tuple(int(j) for j in joints)) for n, joints in parts))
-        fix("center", int(self.center))
-        indices = [j for edge in self.edges for j in edge] + [j for _, js in self.parts for j in js]
-        if self.num_joints is None:
-            fix("num_joints", 1 + max(indices, default=-1))
-        fix("num_joints", int(self.num_joints))
-        if self.joint_names is None:
-            fix("joint_names", tuple(f"joint_{i}" for i in range(self.num_joints)))
-        fix("joint_names", tuple(str(n) for n in self.joint_names))
+    def __init__(self, name, edges, parts, center=0, joint_names=None, num_joints=None):
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"A layout needs a non-empty string name, got {name!r}.")
+        self._name = name
+        self._edges = tuple((int(c), int(p)) for c, p in edges)
+        items = parts.items() if isinstance(parts, Mapping) else parts
+        self._parts = tuple((str(n), tuple(int(j) for j in joints)) for n, joints in items)
+        self._center = int(center)
+        if num_joints is None:
+            indices = [j for e in self._edges for j in e] + [j for _, js in self._parts for j in js]
+            num_joints = 1 + max(indices, default=-1)
+        self._num_joints = int(num_joints)
+        if joint_names is None:
+            joint_names = [f"joint_{i}" for i in range(self._num_joints)]
+        self._joint_names = tuple(str(n) for n in joint_names)
         self._validate()
 
+    name = property(lambda self: self._name)
+    num_joints = property(lambda self: self._num_joints)
+    edges = property(lambda self: self._edges)
+    center = property(lambda self: self._center)
+    joint_names = property(lambda self: self._joint_names)
+
+    @property
+    def parts(self):
+        """Body-part name -> tuple of joint indices, in part order (a fresh dict)."""
+        return dict(self._parts)
+
+    @property
+    def part_names(self):
+        return tuple(name for name, _ in self._parts)
+
+    @property
+    def num_parts(self):
+        return len(self._parts)
+
     def _error(self, message):
-        return ValueError(f"Layout '{self.name}': {message}")
+        return ValueError(f"Layout '{self._name}': {message}")
 
     def _validate(self):
-        v = self.num_joints
-        if len(self.joint_names) != v:
-            raise self._error(f"{len(self.joint_names)} joint_names for {v} joints.")
-        if not 0 <= self.center < v:
-            raise self._error(f"center {self.center} is out of range [0, {v}).")
+        v = self._num_joints
+        if len(self._joint_names) != v:
+            raise self._error(f"{len(self._joint_names)} joint_names for {v} joints.")
+        if not 0 <= self._center < v:
+            raise self._error(f"center {self._center} is out of range [0, {v}).")
         seen = set()
-        for child, parent in self.edges:
+        for child, parent in self._edges:
             if not (0 <= child < v and 0 <= parent < v):
                 raise self._error(f"edge ({child}, {parent}) has a joint out of range [0, {v}).")
             if child == parent:
                 raise self._error(f"edge ({child}, {parent}) is a self loop.")
             if frozenset((child, parent)) in seen:
-                raise self._error(f"edge ({child}, {parent}) is duplicated.")
+                raise self._error(f"edge ({child}, {parent}) is duplicated (in either direction).")
             seen.add(frozenset((child, parent)))
-        unreachable = sorted(set(range(v)) - self._reachable_from(self.center))
+        unreachable = sorted(set(range(v)) - self._reachable_from(self._center))
         if unreachable:
             raise self._error(f"the bone graph is not connected; joints {unreachable} "
-                              f"cannot be reached from the center joint {self.center}.")
-        if len(self.parts) < 2:
-            raise self._error(f"needs at least 2 body parts, got {len(self.parts)}.")
+                              f"cannot be reached from the center joint {self._center}.")
+        if len(self._parts) < 2:
+            raise self._error(f"needs at least 2 body parts, got {len(self._parts)}.")
+        if len(set(self.part_names)) != len(self._parts):
+            raise self._error(f"part names {list(self.part_names)} are not unique.")
         owner = {}
-        for part, joints in self.parts:
+        for part, joints in self._parts:
             if not joints:
                 raise self._error(f"part '{part}' is empty.")
             for j in joints:
@@ -81,16 +95,14 @@ class SkeletonLayout:
                 if j in owner:
                     raise self._error(f"joint {j} is in both parts '{owner[j]}' and '{part}'.")
                 owner[j] = part
-        if len(set(self.part_names)) != len(self.parts):
-            raise self._error(f"part names {list(self.part_names)} are not unique.")
         uncovered = sorted(set(range(v)) - set(owner))
         if uncovered:
             raise self._error(f"joints {uncovered} belong to no body part; parts must cover "
                               "every joint.")
 
     def _reachable_from(self, start):
-        neighbours = {j: set() for j in range(self.num_joints)}
-        for child, parent in self.edges:
+        neighbours = {j: set() for j in range(self._num_joints)}
+        for child, parent in self._edges:
             neighbours[child].add(parent)
             neighbours[parent].add(child)
         reached, queue = {start}, deque([start])
@@ -99,14 +111,6 @@ class SkeletonLayout:
                 reached.add(n)
                 queue.append(n)
         return reached
-
-    @property
-    def part_names(self):
-        return tuple(name for name, _ in self.parts)
-
-    @property
-    def num_parts(self):
-        return len(self.parts)
 
     def part_index(self, name):
         """Position of part `name` in the part order."""
@@ -120,8 +124,8 @@ class SkeletonLayout:
         Undirected (the default): both directions of every bone, zero diagonal. Directed: messages
         go from child to parent only, `A[parent, child] = 1`.
         """
-        a = np.zeros((self.num_joints, self.num_joints), dtype=dtype)
-        for child, parent in self.edges:
+        a = np.zeros((self._num_joints, self._num_joints), dtype=dtype)
+        for child, parent in self._edges:
             a[parent, child] = 1
             if not directed:
                 a[child, parent] = 1
@@ -129,28 +133,40 @@ class SkeletonLayout:
 
     def part_membership(self, dtype="float32"):
         """`(num_parts, V)` with `M[p, v] = 1` when joint v belongs to part p (in part order)."""
-        m = np.zeros((self.num_parts, self.num_joints), dtype=dtype)
-        for p, (_, joints) in enumerate(self.parts):
+        m = np.zeros((self.num_parts, self._num_joints), dtype=dtype)
+        for p, (_, joints) in enumerate(self._parts):
             m[p, list(joints)] = 1
         return m
 
     def get_config(self):
         """A JSON-serialisable dict; `SkeletonLayout.from_config` rebuilds an equal layout."""
         return {
-            "name": self.name,
-            "edges": [list(e) for e in self.edges],
-            "parts": {name: list(joints) for name, joints in self.parts},
-            "center": self.center,
-            "joint_names": list(self.joint_names),
-            "num_joints": self.num_joints,
+            "name": self._name,
+            "edges": [list(e) for e in self._edges],
+            "parts": {name: list(joints) for name, joints in self._parts},
+            "center": self._center,
+            "joint_names": list(self._joint_names),
+            "num_joints": self._num_joints,
         }
 
     @classmethod
     def from_config(cls, config):
         return cls(**config)
 
+    def _key(self):
+        return (self._name, self._num_joints, self._edges, self._parts, self._center,
+                self._joint_names)
+
+    def __eq__(self, other):
+        if not isinstance(other, SkeletonLayout):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self):
+        return hash(self._key())
+
     def __repr__(self):
-        return (f"SkeletonLayout(name={self.name!r}, num_joints={self.num_joints}, "
+        return (f"SkeletonLayout(name={self._name!r}, num_joints={self._num_joints}, "
                 f"num_parts={self.num_parts})")
 
 
@@ -166,6 +182,11 @@ def register_layout(layout, overwrite=False):
                          "overwrite=True to replace it.")
     _REGISTRY[layout.name] = layout
     return layout
+
+
+def _unregister_layout(name):
+    """Forget the layout registered as `name` (for tests)."""
+    _REGISTRY.pop(name, None)
 
 
 def list_layouts():

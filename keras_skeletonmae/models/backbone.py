@@ -14,8 +14,8 @@ class SkeletonMAEBackbone(FunctionalModel):
     Input `(batch, persons, frames, joints, channels)`; output the encoder's per-joint features
     `(batch, persons, frames, joints, embed_dim)`. Pre-training (`SkeletonMAEPretrainer`) and the
     SSL classifier (`SkeletonClassifier`) reuse `embedding` and `encoder` (G_E, a `keras.Sequential`
-    of `GINConv` layers), so the pre-trained weights serve both. The embedding also holds the SSL model's temporal position embedding, which only the
-    classifier adds (pre-training is per frame, as in the paper).
+    of `GINConv` layers), so the pre-trained weights serve both. The embedding includes the SSL model's temporal position embedding; pre-training uses it too
+    (each frame graph learns its time index), so it is trained in both phases.
 
     Args:
         layout: a registered layout name, a `SkeletonLayout`, or its config dict.
@@ -63,7 +63,7 @@ class SkeletonMAEBackbone(FunctionalModel):
         inputs = keras.Input(
             shape=(num_persons, num_frames, layout.num_joints, num_channels), name="skeletons"
         )
-        outputs = self.encoder(self.embedding(inputs, add_position=False))
+        outputs = self.encoder(self.embedding(inputs))
         super().__init__(inputs=inputs, outputs=outputs, dtype=dtype, **kwargs)
         # === Config ===
         self.layout = layout

@@ -104,7 +104,7 @@ class SkeletonMAEPretrainer(BackboneTask):
         )
         # === Functional model ===
         inputs = keras.Input(shape=backbone.input.shape[1:], name="skeletons")
-        embedded = backbone.embedding(inputs, add_position=False)
+        embedded = backbone.embedding(inputs)
         masked, mask = self.masking(embedded)
         hidden = self.remask(backbone.encoder(masked)) * (1.0 - mask[..., None])
         reconstruction = self.decoder(hidden)
