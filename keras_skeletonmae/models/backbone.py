@@ -4,6 +4,7 @@ import keras
 
 from keras_skeletonmae.layers import GINConv, SkeletonEmbedding
 from keras_skeletonmae.layouts import get_layout, layout_to_config_value
+from keras_skeletonmae.models import presets as preset_io
 from keras_skeletonmae.models.functional import FunctionalModel
 
 
@@ -74,6 +75,20 @@ class SkeletonMAEBackbone(FunctionalModel):
         self.num_layers = num_layers
         self.hidden_dim = hidden_dim
         self.learnable_epsilon = learnable_epsilon
+
+    presets = preset_io.PresetListing()
+
+    @classmethod
+    def from_preset(cls, preset, load_weights=True, **kwargs):
+        """A backbone from a built-in preset name, a preset directory, or an `hf://` /
+        `kaggle://` handle. `kwargs` override constructor arguments: another `layout` or
+        `num_frames` keeps the pre-trained weights (GIN weights do not depend on the joint count;
+        the position embedding is resampled), another `num_channels` is an error."""
+        return preset_io.load_backbone(preset, load_weights, **kwargs)
+
+    def save_to_preset(self, preset_dir, metadata=None):
+        """Write `config.json`, `model.weights.h5` and `metadata.json` (plus `metadata`)."""
+        preset_io.save_preset(self, preset_dir, metadata)
 
     def copy_encoder(self, name):
         """A new, unbuilt G_E with the same layers; its caller copies the weights once it is built."""

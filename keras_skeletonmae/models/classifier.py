@@ -5,6 +5,7 @@ from keras import ops
 
 from keras_skeletonmae.layers import STRLBlock
 from keras_skeletonmae.losses import SparseCategoricalCrossentropyWithLabelSmoothing
+from keras_skeletonmae.models import presets as preset_io
 from keras_skeletonmae.models.task import BackboneTask
 
 
@@ -106,6 +107,26 @@ class SkeletonClassifier(BackboneTask):
         self.freeze_backbone = freeze_backbone
         self.activation = activation
         self.compile()
+
+    @classmethod
+    def from_preset(cls, preset, load_weights=True, num_classes=None, **kwargs):
+        """A classifier from a preset. Without `num_classes`, a preset saved from a classifier is
+        restored with its head; with a different `num_classes`, every weight is kept except the
+        head `predictions`, which is new. Around a backbone-only or pre-trainer preset, a new
+        classifier is built and `num_classes` is required."""
+        if num_classes is not None:
+            kwargs["num_classes"] = num_classes
+        try:
+            return preset_io.load_task(
+                cls, preset, load_weights, {"num_classes": ("predictions/",)}, **kwargs
+            )
+        except TypeError as e:
+            if "num_classes" in str(e):
+                raise ValueError(
+                    f"Preset '{preset}' holds no classifier: pass num_classes= to build one "
+                    "around its backbone."
+                ) from None
+            raise
 
     def compile(self, optimizer="auto", loss="auto", metrics="auto", **kwargs):
         """Defaults: Adam(1e-3), label-smoothed (0.1) cross-entropy, accuracy."""

@@ -2,6 +2,7 @@
 
 import keras
 
+from keras_skeletonmae.models import presets as preset_io
 from keras_skeletonmae.models.functional import FunctionalModel
 
 
@@ -12,6 +13,21 @@ class BackboneTask(FunctionalModel):
     themselves with defaults, and return their own constructor arguments from `get_config`, with the
     backbone serialized.
     """
+
+    presets = preset_io.PresetListing()
+
+    @classmethod
+    def from_preset(cls, preset, load_weights=True, **kwargs):
+        """This task from a preset (built-in name, directory, `hf://` or `kaggle://` handle).
+
+        A preset saved from this task class is restored whole; otherwise a new task is built
+        around the preset's backbone. `kwargs` are task or backbone constructor arguments.
+        """
+        return preset_io.load_task(cls, preset, load_weights, **kwargs)
+
+    def save_to_preset(self, preset_dir, metadata=None):
+        """Write the backbone files plus `task.json` and `task.weights.h5` (all task weights)."""
+        preset_io.save_preset(self, preset_dir, metadata)
 
     def compile_from_config(self, config):
         """Re-compile a loaded model as it was saved, optimizer state included.

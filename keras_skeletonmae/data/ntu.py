@@ -1,0 +1,99 @@
+"""NTU RGB+D `.skeleton` files: the raw Kinect v2 text format, 25 joints, x y z in metres."""
+
+import re
+from pathlib import Path
+
+import numpy as np
+
+from keras_skeletonmae.data.skeleton_data import SkeletonData
+
+NTU_NUM_JOINTS = 25
+
+
+class _Lines:
+    """The file's lines with a cursor; errors name the file and the 1-based line."""
+
+    def __init__(self, path):
+        self.path = path
+        with open(path) as f:
+            self.lines = f.read().splitlines()
+        while self.lines and not self.lines[-1].strip():
+            self.lines.pop()
+        self.number = 0
+
+    def error(self, message, number=None):
+        return ValueError(f"{self.path}, line {number or self.number}: {message}")
+
+    def next_fields(self, what, count):
+        """The next line's `count` whitespace-separated fields."""
+        if self.number >= len(self.lines):
+            raise self.error(f"file is truncated: expected {what}, found the end of the file.",
+                             self.number + 1)
+        self.number += 1
+        fields = self.lines[self.number - 1].split()
+        if len(fields) != count:
+            raise self.error(f"expected {what} ({count} values), got {len(fields)} values.")
+        return fields
+
+    def next(self, what, count):
+        """The next line as `count` numbers."""
+        fields = self.next_fields(what, count)
+        try:
+            return [float(v) for v in fields]
+        except ValueError:
+            raise self.error(f"expected {what}, got {self.lines[self.number - 1]!r}.") from None
+
+    def next_count(self, what):
+        value = self.next(what, 1)[0]
+        if value < 0 or value != int(value):
+            raise self.error(f"expected {what} (a non-negative integer), got {value}.")
+        return int(value)
+
+
+def read_ntu_skeleton(path):
+    """One NTU RGB+D `.skeleton` file as a one-sample `SkeletonData` (layout `ntu25`).
+
+    Bodies become persons in order of first appearance of their body ID, all kept; frames in
+    which a body is absent are zeros. Keeps x, y, z. The id is the file stem; the label comes
+    from its action code (`A011` -> 10) when the name has one.
+    """
+    path = Path(path)
+    lines = _Lines(path)
+    num_frames = lines.next_count("the frame count")
+    bodies = {}  # body ID (text) -> {frame: [V, 3]}
+    for frame in range(num_frames):
+        for _ in range(lines.next_count(f"the body count of frame {frame + 1}")):
+            body_id = lines.next_fields("a body info line", 10)[0]  # a 64-bit integer
+            num_joints = lines.next_count("the joint count")
+            if num_joints != NTU_NUM_JOINTS:
+                raise lines.error(f"a body has {num_joints} joints; NTU files have "
+                                  f"{NTU_NUM_JOINTS}.")
+            joints = [lines.next("a joint line", 12)[:3] for _ in range(num_joints)]
+            bodies.setdefault(body_id, {})[frame] = joints
+    if lines.number < len(lines.lines):
+        raise lines.error(f"unexpected content after the last of {num_frames} frames.",
+                          lines.number + 1)
+    keypoint = np.zeros((len(bodies), num_frames, NTU_NUM_JOINTS, 3), dtype="float32")
+    for person, frames in enumerate(bodies.values()):
+        for frame, joints in frames.items():
+            keypoint[person, frame] = joints
+    action = re.search(r"A(\d{3})", path.stem)
+    return SkeletonData([keypoint], labels=None if action is None else [int(action[1]) - 1],
+                        ids=[path.stem], layout="ntu25", source=path)
+
+
+def load_ntu_dir(directory):
+    """All `*.skeleton` files of `directory`, in sorted name order, as one `SkeletonData`."""
+    directory = Path(directory)
+    files = sorted(directory.glob("*.skeleton"))
+    if not files:
+        raise ValueError(f"no *.skeleton files in {directory}.")
+    samples = [read_ntu_skeleton(f) for f in files]
+    labelled = all(s.labels is not None for s in samples)
+    return SkeletonData(
+        keypoints=[s.keypoints[0] for s in samples],
+        labels=[s.labels[0] for s in samples] if labelled else None,
+        ids=[s.ids[0] for s in samples],
+        layout="ntu25",
+        source=directory,
+    )

@@ -1,0 +1,215 @@
+"""`SkeletonData`: a labelled set of ragged skeleton sequences, as read from any source."""
+
+import numpy as np
+
+from keras_skeletonmae.data.transforms import prepare_sample
+from keras_skeletonmae.layouts import get_layout
+
+
+class SkeletonData:
+    """Skeleton sequences of varying person count M and length T, with labels, ids and splits.
+
+    Args:
+        keypoints: list of arrays `[M_i, T_i, V, C]` (stored as float32); V and C are shared.
+        scores: optional list of per-joint confidences `[M_i, T_i, V]`.
+        labels: optional integer class ids, one per sample (stored as int64).
+        ids: unique sample names; default `sample_0`, `sample_1`, ...
+        class_names: optional class names, index = label.
+        layout: the skeleton layout, a registered name or a `SkeletonLayout` (`.layout` holds
+            its name), or None.
+        splits: split name -> list of sample ids (e.g. `{"xsub_train": [...]}`).
+        source: where the data came from (a path), used in error messages.
+    """
+
+    def __init__(self, keypoints, scores=None, labels=None, ids=None, class_names=None,
+                 layout=None, splits=None, source=None):
+        self.source = None if source is None else str(source)
+        self.keypoints = [np.asarray(k, dtype="float32") for k in keypoints]
+        n = len(self.keypoints)
+        self.ids = [f"sample_{i}" for i in range(n)] if ids is None else [str(i) for i in ids]
+        if len(self.ids) != n:
+            raise self._error(f"{len(self.ids)} ids for {n} samples.")
+        if len(set(self.ids)) != n:
+            duplicates = sorted({i for i in self.ids if self.ids.count(i) > 1})
+            raise self._error(f"sample ids must be unique; repeated: {duplicates[:5]}.")
+        self.scores = None if scores is None else [np.asarray(s, dtype="float32") for s in scores]
+        self.labels = None if labels is None else np.asarray(labels, dtype="int64").reshape(-1)
+        self.class_names = None if class_names is None else [str(c) for c in class_names]
+        # A layout object is kept too, so unregistered (user-defined) layouts resolve.
+        self._layout = None if layout is None or isinstance(layout, str) else get_layout(layout)
+        self.layout = self._layout.name if self._layout is not None else layout
+        self.splits = {str(k): [str(i) for i in v] for k, v in (splits or {}).items()}
+        self._check_structure()
+
+    def _error(self, message, sample_id=None):
+        where = f" from {self.source}" if self.source else ""
+        what = f"sample '{sample_id}'" if sample_id is not None else "SkeletonData"
+        return ValueError(f"{what}{where}: {message}")
+
+    def _check_structure(self):
+        n = len(self.keypoints)
+        if self.labels is not None and len(self.labels) != n:
+            raise self._error(f"{len(self.labels)} labels for {n} samples.")
+        if self.scores is not None and len(self.scores) != n:
+            raise self._error(f"{len(self.scores)} score arrays for {n} samples.")
+        for i, k in enumerate(self.keypoints):
+            if k.ndim != 4:
+                raise self._error(f"keypoints must be [persons, frames, joints, channels], got "
+                                  f"shape {k.shape}.", self.ids[i])
+            if k.shape[2:] != self.keypoints[0].shape[2:]:
+                raise self._error(f"has {k.shape[2]} joints x {k.shape[3]} channels, but "
+                                  f"sample '{self.ids[0]}' has {self.keypoints[0].shape[2]} x "
+                                  f"{self.keypoints[0].shape[3]}.", self.ids[i])
+            if self.scores is not None and self.scores[i].shape != k.shape[:3]:
+                raise self._error(f"scores have shape {self.scores[i].shape}, expected "
+                                  f"{k.shape[:3]} (persons, frames, joints).", self.ids[i])
+        known = set(self.ids)
+        for name, members in self.splits.items():
+            missing = [i for i in members if i not in known]
+            if missing:
+                raise self._error(f"split '{name}' lists {len(missing)} ids that are not "
+                                  f"samples, e.g. {missing[:5]}.")
+
+    def __len__(self):
+        return len(self.keypoints)
+
+    def __repr__(self):
+        shape = self.keypoints[0].shape[2:] if self.keypoints else None
+        return (f"SkeletonData({len(self)} samples, joints x channels={shape}, "
+                f"layout={self.layout!r}, num_classes={self.num_classes}, "
+                f"splits={list(self.splits)})")
+
+    @property
+    def num_classes(self):
+        """`len(class_names)` when known, else `max(label) + 1`; None without labels."""
+        if self.class_names is not None:
+            return len(self.class_names)
+        if self.labels is None or not len(self.labels):
+            return None
+        return int(self.labels.max()) + 1
+
+    def select(self, indices):
+        """A new `SkeletonData` with the samples at `indices`, in that order; splits are kept,
+        restricted to the selected samples."""
+        indices = [int(i) for i in indices]
+        ids = [self.ids[i] for i in indices]
+        chosen = set(ids)
+        return SkeletonData(
+            keypoints=[self.keypoints[i] for i in indices],
+            scores=None if self.scores is None else [self.scores[i] for i in indices],
+            labels=None if self.labels is None else self.labels[indices],
+            ids=ids,
+            class_names=self.class_names,
+            layout=self._layout or self.layout,
+            splits={k: [i for i in v if i in chosen] for k, v in self.splits.items()},
+            source=self.source,
+        )
+
+    def split(self, name):
+        """The samples of split `name`, in the split's order."""
+        if name not in self.splits:
+            raise self._error(f"unknown split {name!r}; available splits: "
+                              f"{sorted(self.splits) or 'none'}.")
+        position = {sample_id: i for i, sample_id in enumerate(self.ids)}
+        return self.select([position[i] for i in self.splits[name]])
+
+    def validate(self, layout=None, num_channels=None):
+        """Raise a `ValueError` naming the first bad sample; returns self when all are fine.
+
+        Checks the joint count against `layout` (default: this data's layout, if any), the
+        channel count against `num_channels`, non-finite values, empty sequences (no frames or
+        no persons), all-zero samples and labels outside `[0, num_classes)`.
+        """
+        layout = layout or self._layout or self.layout
+        layout = None if layout is None else get_layout(layout)
+        num_classes = self.num_classes
+        for i, k in enumerate(self.keypoints):
+            sample_id = self.ids[i]
+            if layout is not None and k.shape[2] != layout.num_joints:
+                raise self._error(f"has {k.shape[2]} joints, but layout '{layout.name}' has "
+                                  f"{layout.num_joints}.", sample_id)
+            if num_channels is not None and k.shape[3] != num_channels:
+                raise self._error(f"has {k.shape[3]} channels, expected {num_channels}.",
+                                  sample_id)
+            if k.shape[0] == 0:
+                raise self._error("has zero persons.", sample_id)
+            if k.shape[1] == 0:
+                raise self._error("has zero frames.", sample_id)
+            if not np.all(np.isfinite(k)):
+                raise self._error(f"has {int(np.sum(~np.isfinite(k)))} NaN/inf coordinates "
+                                  "(see SkeletonData.repair).", sample_id)
+            if not np.any(k):
+                raise self._error("is all zeros (no skeleton detected; see "
+                                  "SkeletonData.repair).", sample_id)
+            if self.labels is not None and not 0 <= self.labels[i] < num_classes:
+                raise self._error(f"has label {self.labels[i]}, outside [0, {num_classes}).",
+                                  sample_id)
+        return self
+
+    def repair(self, drop_all_zero=False, interpolate_nonfinite=False):
+        """Fix known defects by explicit policy; returns `(repaired SkeletonData, report)`.
+
+        `drop_all_zero` removes samples without any non-zero coordinate (empty ones included);
+        `interpolate_nonfinite` replaces NaN/inf coordinates by linear interpolation over time
+        within each person, joint and channel (0 where a series has no finite value). Problems
+        found but not fixed are reported with `"action": "kept"`.
+        """
+        all_zero = [i for i, k in enumerate(self.keypoints) if not np.any(k)]
+        nonfinite = [i for i, k in enumerate(self.keypoints) if not np.all(np.isfinite(k))]
+        keypoints = list(self.keypoints)
+        num_values = 0
+        if interpolate_nonfinite:
+            for i in nonfinite:
+                keypoints[i], count = _interpolate_nonfinite(keypoints[i])
+                num_values += count
+        repaired = SkeletonData(keypoints, self.scores, self.labels, self.ids, self.class_names,
+                                self._layout or self.layout, self.splits, self.source)
+        if drop_all_zero:
+            dropped = set(all_zero)
+            repaired = repaired.select([i for i in range(len(self)) if i not in dropped])
+        report = {
+            "num_samples_in": len(self),
+            "num_samples_out": len(repaired),
+            "all_zero": {"count": len(all_zero), "ids": [self.ids[i] for i in all_zero],
+                         "action": "dropped" if drop_all_zero else "kept"},
+            "nonfinite": {"count": len(nonfinite), "ids": [self.ids[i] for i in nonfinite],
+                          "values": num_values,
+                          "action": "interpolated" if interpolate_nonfinite else "kept"},
+        }
+        return repaired, report
+
+    def to_arrays(self, num_frames, num_persons, transform=None, seed=0):
+        """Dense `(x, y)`: x float32 `(N, num_persons, num_frames, V, C)`, y int32 or None.
+
+        Each sample first goes through `transform(sample, rng)` (rng seeded by `(seed, index)`),
+        then is brought to `num_frames` (test-mode `UniformSample`, a no-op when it already has
+        that length) and `num_persons` (`PadPersons`).
+        """
+        if not len(self):
+            raise self._error("has no samples to convert to arrays.")
+        x = np.stack([self.prepare(i, num_frames, num_persons, transform,
+                                   np.random.default_rng([seed, i])) for i in range(len(self))])
+        y = None if self.labels is None else self.labels.astype("int32")
+        return x, y
+
+    def prepare(self, index, num_frames, num_persons, transform=None, rng=None):
+        """Sample `index` as a model input `[num_persons, num_frames, V, C]` (see `to_arrays`);
+        a transform's `ValueError` is re-raised naming the sample."""
+        try:
+            return prepare_sample(self.keypoints[index], num_frames, num_persons, transform, rng)
+        except ValueError as error:
+            raise self._error(str(error), self.ids[index]) from error
+
+
+def _interpolate_nonfinite(sample):
+    """Linear interpolation over time of non-finite values; returns (new sample, count)."""
+    sample = sample.copy()
+    bad = ~np.isfinite(sample)
+    frames = np.arange(sample.shape[1])
+    for m, v, c in zip(*np.nonzero(bad.any(axis=1))):
+        series, missing = sample[m, :, v, c], bad[m, :, v, c]
+        if missing.all():
+            series[:] = 0.0
+        else:
+            series[missing] = np.interp(frames[missing], frames[~missing], series[~missing])
+    return sample, int(bad.sum())

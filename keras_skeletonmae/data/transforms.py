@@ -1,0 +1,242 @@
+"""Per-sample skeleton transforms (numpy): each maps `[M, T, V, C]` to a new array.
+
+Every transform is called as `transform(sample, rng)` with a `numpy.random.Generator`; the
+random ones draw only from `rng`, so a seeded generator makes them reproducible. All-zero
+joints mean "not detected" and stay zero unless said otherwise.
+"""
+
+import numpy as np
+
+from keras_skeletonmae.layouts import get_layout
+
+
+def _present(sample):
+    """`[M, T, V]` mask of detected joints (any non-zero channel)."""
+    return np.any(sample != 0, axis=-1)
+
+
+def _require_rng(rng, transform):
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"{type(transform).__name__} is random: call it as "
+                        f"transform(sample, rng) with a numpy Generator, got {rng!r}.")
+    return rng
+
+
+class Transform:
+    """Base class: `__call__(sample, rng)`; the constructor arguments are shown in `repr`."""
+
+    def __call__(self, sample, rng=None):
+        raise NotImplementedError
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if not k.startswith("_"))
+        return f"{type(self).__name__}({args})"
+
+
+class Compose(Transform):
+    """Apply `transforms` in order, all with the same generator."""
+
+    def __init__(self, transforms):
+        self.transforms = list(transforms)
+
+    def __call__(self, sample, rng=None):
+        for transform in self.transforms:
+            sample = transform(sample, rng)
+        return sample
+
+
+class UniformSample(Transform):
+    """PYSKL's UniformSampleFrames: `num_frames` frames, one from each of `num_frames` equal
+    segments; a random frame per segment when `train`, the segment middles otherwise.
+    Clips shorter than `num_frames` loop (from a random start when `train`, else from 0)."""
+
+    def __init__(self, num_frames, train=False):
+        if int(num_frames) < 1:
+            raise ValueError(f"num_frames must be at least 1, got {num_frames}.")
+        self.num_frames = int(num_frames)
+        self.train = bool(train)
+
+    def __call__(self, sample, rng=None):
+        total, n = sample.shape[1], self.num_frames
+        if total == 0:
+            raise ValueError("cannot sample frames from a sequence with zero frames.")
+        if self.train:
+            _require_rng(rng, self)
+        if total < n:
+            start = rng.integers(total) if self.train else 0
+            index = (start + np.arange(n)) % total
+        else:
+            bounds = np.arange(n + 1) * total // n
+            sizes = np.diff(bounds)
+            offset = rng.integers(sizes) if self.train else sizes // 2
+            index = bounds[:-1] + offset
+        return sample[:, index]
+
+
+class PadPersons(Transform):
+    """Exactly `num_persons` persons: the most active by motion energy (summed squared
+    frame-to-frame displacement while detected) in their original order; zero-padded."""
+
+    def __init__(self, num_persons):
+        if int(num_persons) < 1:
+            raise ValueError(f"num_persons must be at least 1, got {num_persons}.")
+        self.num_persons = int(num_persons)
+
+    def __call__(self, sample, rng=None):
+        m, n = sample.shape[0], self.num_persons
+        if m > n:
+            present = np.all(_present(sample), axis=-1)  # [M, T]: whole skeleton detected
+            steps = np.sum(np.diff(sample, axis=1) ** 2, axis=(2, 3))
+            energy = np.sum(steps * (present[:, 1:] & present[:, :-1]), axis=1)
+            sample = sample[np.sort(np.argsort(-energy, kind="stable")[:n])]
+        elif m < n:
+            padding = np.zeros((n - m, *sample.shape[1:]), dtype=sample.dtype)
+            sample = np.concatenate([sample, padding])
+        return sample
+
+
+class Normalize2D(Transform):
+    """x and y (channels 0, 1) to [-1, 1]: by `image_size` `(width, height)` when given
+    (`2 * x / width - 1`), else by the sample's own bounding box (its centre to 0, its
+    longer side to [-1, 1], aspect kept). Undetected joints stay 0."""
+
+    def __init__(self, image_size=None):
+        self.image_size = None if image_size is None else tuple(float(s) for s in image_size)
+
+    def __call__(self, sample, rng=None):
+        present = _present(sample[..., :2])
+        if not present.any():
+            return sample
+        if self.image_size is not None:
+            half = np.asarray(self.image_size, dtype="float32") / 2
+            center = half
+        else:
+            points = sample[..., :2][present]
+            low, high = points.min(axis=0), points.max(axis=0)
+            center = (low + high) / 2
+            half = max(float(np.max(high - low)) / 2, 1e-6)
+        out = sample.copy()
+        out[..., :2] = np.where(present[..., None], (sample[..., :2] - center) / half, 0.0)
+        return out
+
+
+class CenterOnJoint(Transform):
+    """Subtract the layout's centre joint, taken in the first frame where it is detected
+    (first such person), from every detected joint of every person."""
+
+    def __init__(self, layout):
+        self.layout = get_layout(layout)
+
+    def __call__(self, sample, rng=None):
+        center = sample[:, :, self.layout.center]  # [M, T, C]
+        detected = np.argwhere(np.any(center != 0, axis=-1).T)  # (frame, person), frame-major
+        if not len(detected):
+            return sample
+        frame, person = detected[0]
+        present = _present(sample)[..., None]
+        return np.where(present, sample - center[person, frame], 0.0).astype(sample.dtype)
+
+
+def _rotation(angles):
+    """3x3 rotation `Rz @ Ry @ Rx` for angles (x, y, z) in radians."""
+    (cx, cy, cz), (sx, sy, sz) = np.cos(angles), np.sin(angles)
+    rx = np.array([[1, 0, 0], [0, cx, -sx], [0, sx, cx]])
+    ry = np.array([[cy, 0, sy], [0, 1, 0], [-sy, 0, cy]])
+    rz = np.array([[cz, -sz, 0], [sz, cz, 0], [0, 0, 1]])
+    return rz @ ry @ rx
+
+
+def _apply_linear(sample, matrix):
+    """`matrix` (k x k) applied to the first k channels of every joint."""
+    k = matrix.shape[0]
+    out = sample.copy()
+    out[..., :k] = sample[..., :k] @ matrix.T.astype(sample.dtype)
+    return out
+
+
+class RandomRotation(Transform):
+    """Rotate by angles uniform in `[-max_degrees, max_degrees]`: about x, y and z for 3D
+    (C >= 3), in the image plane for 2D."""
+
+    def __init__(self, max_degrees):
+        self.max_degrees = float(max_degrees)
+
+    def __call__(self, sample, rng=None):
+        limit = np.deg2rad(self.max_degrees)
+        if sample.shape[-1] >= 3:
+            matrix = _rotation(_require_rng(rng, self).uniform(-limit, limit, size=3))
+        else:
+            a = _require_rng(rng, self).uniform(-limit, limit)
+            matrix = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+        return _apply_linear(sample, matrix)
+
+
+class RandomScale(Transform):
+    """Multiply all coordinates by one factor uniform in `[low, high]`."""
+
+    def __init__(self, low, high):
+        if not 0 < low <= high:
+            raise ValueError(f"RandomScale needs 0 < low <= high, got {low}, {high}.")
+        self.low, self.high = float(low), float(high)
+
+    def __call__(self, sample, rng=None):
+        return sample * np.float32(_require_rng(rng, self).uniform(self.low, self.high))
+
+
+class RandomShear(Transform):
+    """Shear x, y (and z): off-diagonal terms of the identity uniform in `[-amount, amount]`."""
+
+    def __init__(self, amount):
+        self.amount = float(amount)
+
+    def __call__(self, sample, rng=None):
+        k = min(sample.shape[-1], 3)
+        matrix = np.eye(k) + _require_rng(rng, self).uniform(-self.amount, self.amount, (k, k))
+        np.fill_diagonal(matrix, 1.0)
+        return _apply_linear(sample, matrix)
+
+
+class JointNoise(Transform):
+    """Add Gaussian noise of standard deviation `std` to every detected joint."""
+
+    def __init__(self, std):
+        self.std = float(std)
+
+    def __call__(self, sample, rng=None):
+        noise = _require_rng(rng, self).normal(0.0, self.std, size=sample.shape)
+        return (sample + noise * _present(sample)[..., None]).astype(sample.dtype)
+
+
+class Bone(Transform):
+    """Bone vectors: `x[child] - x[parent]` for each of the layout's `(child, parent)` edges;
+    joints without a parent (the centre joint of the built-in layouts) become 0."""
+
+    def __init__(self, layout):
+        self.layout = get_layout(layout)
+
+    def __call__(self, sample, rng=None):
+        if sample.shape[2] != self.layout.num_joints:
+            raise ValueError(f"Bone: sample has {sample.shape[2]} joints, layout "
+                             f"'{self.layout.name}' has {self.layout.num_joints}.")
+        child, parent = (np.array(e) for e in zip(*self.layout.edges))
+        out = np.zeros_like(sample)
+        out[:, :, child] = sample[:, :, child] - sample[:, :, parent]
+        return out
+
+
+class Motion(Transform):
+    """Frame differences `x[t + 1] - x[t]`; the last frame is 0."""
+
+    def __call__(self, sample, rng=None):
+        out = np.zeros_like(sample)
+        out[:, :-1] = sample[:, 1:] - sample[:, :-1]
+        return out
+
+
+def prepare_sample(sample, num_frames, num_persons, transform=None, rng=None):
+    """`transform(sample, rng)`, then test-mode `UniformSample(num_frames)` and
+    `PadPersons(num_persons)` (no-ops when the transform already gave those sizes)."""
+    if transform is not None:
+        sample = transform(sample, rng)
+    sample = PadPersons(num_persons)(UniformSample(num_frames)(sample))
+    return np.asarray(sample, dtype="float32")

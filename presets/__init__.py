@@ -1,0 +1,1 @@
+"""The built-in preset catalogue: one directory per preset (see README.md)."""
