@@ -4,7 +4,7 @@ Runs on TensorFlow, JAX and PyTorch (`KERAS_BACKEND`); tensors are channels-last
 `(batch, persons, frames, joints, channels)`.
 """
 
-from keras_skeletonmae import layers, layouts, losses, models
+from keras_skeletonmae import data, layers, layouts, losses, models
 from keras_skeletonmae.layouts import SkeletonLayout, get_layout, register_layout
 from keras_skeletonmae.models import SkeletonClassifier, SkeletonMAEBackbone, SkeletonMAEPretrainer
 from keras_skeletonmae.version import __version__
@@ -15,6 +15,7 @@ __all__ = [
     "SkeletonMAEBackbone",
     "SkeletonMAEPretrainer",
     "__version__",
+    "data",
     "get_layout",
     "layers",
     "layouts",

@@ -18,12 +18,12 @@ def _fresh_state():
 
 @pytest.fixture(scope="session")
 def msr_train():
-    return load_split("msr_action3d.pkl", "xsub_train", MSR_FRAMES, center=6)
+    return load_split("msr_action3d.pkl", "xsub_train", MSR_FRAMES)
 
 
 @pytest.fixture(scope="session")
 def msr_val():
-    return load_split("msr_action3d.pkl", "xsub_val", MSR_FRAMES, center=6)
+    return load_split("msr_action3d.pkl", "xsub_val", MSR_FRAMES)
 
 
 @pytest.fixture

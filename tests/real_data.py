@@ -1,15 +1,12 @@
-"""A quick numpy loader for the real sets in ../shared/data, for tests (until keras_skeletonmae.data).
-
-Uniform temporal sampling to `num_frames` (fixed positions), centring on the layout's centre joint
-of the first frame, one person. MSR's all-zero sequence `a13_s09_e02` is dropped by name.
-"""
+"""The real sets in ../shared/data for tests, read with `keras_skeletonmae.data`."""
 
 import os
-import pickle
 from pathlib import Path
 
-import numpy as np
 import pytest
+
+from keras_skeletonmae.data import CenterOnJoint, load_pyskl
+from keras_skeletonmae.layouts import get_layout
 
 DATA_DIR = Path(os.environ.get("SKELETONMAE_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 
@@ -21,20 +18,13 @@ def require(name):
     return path
 
 
-def load_split(name, split, num_frames, center):
-    with open(require(name), "rb") as f:
-        data = pickle.load(f)
-    wanted = set(data["split"][split])
-    xs, ys = [], []
-    for anno in data["annotations"]:
-        if anno["frame_dir"] not in wanted:
-            continue
-        keypoint = anno["keypoint"][:1].astype("float32")  # (1, T, V, C)
-        if not np.any(keypoint):
-            continue
-        index = np.linspace(0, keypoint.shape[1] - 1, num_frames).round().astype(int)
-        keypoint = keypoint[:, index]
-        keypoint = keypoint - keypoint[:, :1, center : center + 1]
-        xs.append(keypoint)
-        ys.append(anno["label"])
-    return np.stack(xs), np.asarray(ys, dtype="int32")
+def load_split(name, split, num_frames, center=None):
+    """`(x, y)` of one split: all-zero samples dropped, centred on the layout's centre joint,
+    `num_frames` frames (test-mode uniform sampling), one person. `center`, when given, must be
+    the layout's centre joint."""
+    data, _ = load_pyskl(require(name)).split(split).repair(drop_all_zero=True)
+    layout = get_layout(data.layout)
+    if center is not None and center != layout.center:
+        raise ValueError(f"{name}: center {center} is not the centre joint {layout.center} of "
+                         f"layout '{layout.name}'.")
+    return data.to_arrays(num_frames, num_persons=1, transform=CenterOnJoint(layout))

@@ -51,6 +51,19 @@ def test_every_builtin_preset_loads_and_runs(name, rng):
             SkeletonMAEBackbone.from_preset(name)
 
 
+REFERENCES = os.path.join(os.path.dirname(__file__), "preset_references")
+WEIGHTED = sorted(n for n, m in preset_io.builtin_presets().items() if m.get("weights", True))
+
+
+@pytest.mark.parametrize("name", WEIGHTED)
+def test_weighted_presets_predict_the_same_on_every_backend(name):
+    """The reference outputs were computed by examples/train_presets.py on one backend."""
+    reference = np.load(os.path.join(REFERENCES, f"{name}.npz"))
+    backbone = SkeletonMAEBackbone.from_preset(name)
+    got = backbone.predict(reference["x"], verbose=0)
+    np.testing.assert_allclose(got, reference["backbone"], rtol=1e-4, atol=1e-4)
+
+
 @pytest.mark.parametrize("make", ["backbone", "pretrainer", "classifier"])
 def test_save_to_preset_round_trip(tmp_path, rng, make):
     backbone = kinect_backbone()

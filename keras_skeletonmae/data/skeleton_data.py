@@ -1,5 +1,7 @@
 """`SkeletonData`: a labelled set of ragged skeleton sequences, as read from any source."""
 
+from collections import Counter
+
 import numpy as np
 
 from keras_skeletonmae.data.transforms import prepare_sample
@@ -30,7 +32,7 @@ class SkeletonData:
         if len(self.ids) != n:
             raise self._error(f"{len(self.ids)} ids for {n} samples.")
         if len(set(self.ids)) != n:
-            duplicates = sorted({i for i in self.ids if self.ids.count(i) > 1})
+            duplicates = sorted(i for i, count in Counter(self.ids).items() if count > 1)
             raise self._error(f"sample ids must be unique; repeated: {duplicates[:5]}.")
         self.scores = None if scores is None else [np.asarray(s, dtype="float32") for s in scores]
         self.labels = None if labels is None else np.asarray(labels, dtype="int64").reshape(-1)
@@ -149,19 +151,18 @@ class SkeletonData:
     def repair(self, drop_all_zero=False, interpolate_nonfinite=False):
         """Fix known defects by explicit policy; returns `(repaired SkeletonData, report)`.
 
-        `drop_all_zero` removes samples without any non-zero coordinate (empty ones included);
         `interpolate_nonfinite` replaces NaN/inf coordinates by linear interpolation over time
-        within each person, joint and channel (0 where a series has no finite value). Problems
-        found but not fixed are reported with `"action": "kept"`.
+        within each person, joint and channel (0 where a series has no finite value); then
+        `drop_all_zero` removes samples without any non-zero coordinate (empty ones included).
+        Problems found but not fixed are reported with `"action": "kept"`.
         """
-        all_zero = [i for i, k in enumerate(self.keypoints) if not np.any(k)]
-        nonfinite = [i for i, k in enumerate(self.keypoints) if not np.all(np.isfinite(k))]
+        nonfinite = {i: int(np.sum(~np.isfinite(k))) for i, k in enumerate(self.keypoints)
+                     if not np.all(np.isfinite(k))}
         keypoints = list(self.keypoints)
-        num_values = 0
         if interpolate_nonfinite:
             for i in nonfinite:
-                keypoints[i], count = _interpolate_nonfinite(keypoints[i])
-                num_values += count
+                keypoints[i] = _interpolate_nonfinite(keypoints[i])
+        all_zero = [i for i, k in enumerate(keypoints) if not np.any(k)]
         repaired = SkeletonData(keypoints, self.scores, self.labels, self.ids, self.class_names,
                                 self._layout or self.layout, self.splits, self.source)
         if drop_all_zero:
@@ -173,7 +174,7 @@ class SkeletonData:
             "all_zero": {"count": len(all_zero), "ids": [self.ids[i] for i in all_zero],
                          "action": "dropped" if drop_all_zero else "kept"},
             "nonfinite": {"count": len(nonfinite), "ids": [self.ids[i] for i in nonfinite],
-                          "values": num_values,
+                          "values": sum(nonfinite.values()),
                           "action": "interpolated" if interpolate_nonfinite else "kept"},
         }
         return repaired, report
@@ -202,7 +203,7 @@ class SkeletonData:
 
 
 def _interpolate_nonfinite(sample):
-    """Linear interpolation over time of non-finite values; returns (new sample, count)."""
+    """A copy of `sample` with non-finite values interpolated linearly over time."""
     sample = sample.copy()
     bad = ~np.isfinite(sample)
     frames = np.arange(sample.shape[1])
@@ -212,4 +213,4 @@ def _interpolate_nonfinite(sample):
             series[:] = 0.0
         else:
             series[missing] = np.interp(frames[missing], frames[~missing], series[~missing])
-    return sample, int(bad.sum())
+    return sample

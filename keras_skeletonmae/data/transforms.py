@@ -74,8 +74,9 @@ class UniformSample(Transform):
 
 
 class PadPersons(Transform):
-    """Exactly `num_persons` persons: the most active by motion energy (summed squared
-    frame-to-frame displacement while detected) in their original order; zero-padded."""
+    """Exactly `num_persons` persons: the most active by motion energy (squared frame-to-frame
+    displacement of joints detected in both frames, summed) in their original order; persons
+    missing are zeros."""
 
     def __init__(self, num_persons):
         if int(num_persons) < 1:
@@ -85,9 +86,9 @@ class PadPersons(Transform):
     def __call__(self, sample, rng=None):
         m, n = sample.shape[0], self.num_persons
         if m > n:
-            present = np.all(_present(sample), axis=-1)  # [M, T]: whole skeleton detected
-            steps = np.sum(np.diff(sample, axis=1) ** 2, axis=(2, 3))
-            energy = np.sum(steps * (present[:, 1:] & present[:, :-1]), axis=1)
+            present = _present(sample)
+            steps = np.sum(np.diff(sample, axis=1) ** 2, axis=-1)  # [M, T - 1, V]
+            energy = np.sum(steps * (present[:, 1:] & present[:, :-1]), axis=(1, 2))
             sample = sample[np.sort(np.argsort(-energy, kind="stable")[:n])]
         elif m < n:
             padding = np.zeros((n - m, *sample.shape[1:]), dtype=sample.dtype)

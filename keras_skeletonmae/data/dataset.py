@@ -1,0 +1,99 @@
+"""`SkeletonDataset`: batches of transformed samples for `fit` on every backend."""
+
+import math
+
+import keras
+import numpy as np
+
+
+class SkeletonDataset(keras.utils.PyDataset):
+    """Batches `x` `(B, num_persons, num_frames, V, C)` float32, with `y` `(B,)` int32 when
+    `labeled`, from a `SkeletonData`.
+
+    Each sample goes through `transform(sample, rng)` and is then fitted to `num_frames` and
+    `num_persons` (see `SkeletonData.to_arrays`). The generator of sample `i` in epoch `e` is
+    seeded by `(seed, e, i)`, so batches do not depend on workers or batch order. With
+    `shuffle`, the order is a permutation seeded by `(seed, e)`. Each `on_epoch_end` call
+    advances `e` (Keras's `fit` also calls it once before the first epoch).
+    `workers`, `use_multiprocessing` and `max_queue_size` are `keras.utils.PyDataset`'s.
+    """
+
+    def __init__(self, data, batch_size, num_frames, num_persons, transform=None, shuffle=False,
+                 seed=0, labeled=True, workers=1, use_multiprocessing=False, max_queue_size=10):
+        super().__init__(workers=workers, use_multiprocessing=use_multiprocessing,
+                         max_queue_size=max_queue_size)
+        if labeled and data.labels is None:
+            raise ValueError(f"{data!r} has no labels; pass labeled=False for unlabelled "
+                             "batches (pre-training).")
+        if not len(data):
+            raise ValueError("SkeletonDataset needs at least one sample.")
+        if int(batch_size) < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
+        self.data = data
+        self.batch_size = int(batch_size)
+        self.num_frames = int(num_frames)
+        self.num_persons = int(num_persons)
+        self.transform = transform
+        self.shuffle = bool(shuffle)
+        self.seed = int(seed)
+        self.labeled = bool(labeled)
+        self.epoch = 0
+        self.order = self._order()
+
+    def _order(self):
+        if not self.shuffle:
+            return np.arange(len(self.data))
+        return np.random.default_rng([self.seed, self.epoch]).permutation(len(self.data))
+
+    def __len__(self):
+        return math.ceil(len(self.data) / self.batch_size)
+
+    def __getitem__(self, index):
+        if not 0 <= index < len(self):
+            raise IndexError(f"batch {index} out of range for {len(self)} batches.")
+        indices = self.order[index * self.batch_size:(index + 1) * self.batch_size]
+        x = np.stack([
+            self.data.prepare(i, self.num_frames, self.num_persons, self.transform,
+                              np.random.default_rng([self.seed, self.epoch, i]))
+            for i in indices])
+        if not self.labeled:
+            return x
+        return x, self.data.labels[indices].astype("int32")
+
+    def on_epoch_end(self):
+        self.epoch += 1
+        self.order = self._order()
+
+    def to_tf_dataset(self):
+        """This dataset as a `tf.data.Dataset` of the same batches (TensorFlow only); each
+        full pass is one epoch and ends with `on_epoch_end`."""
+        import tensorflow as tf
+
+        example = self[0][0] if self.labeled else self[0]
+        x = tf.TensorSpec((None, *example.shape[1:]), tf.float32)
+        signature = (x, tf.TensorSpec((None,), tf.int32)) if self.labeled else x
+
+        def generate():
+            for index in range(len(self)):
+                yield self[index]
+            self.on_epoch_end()
+
+        return tf.data.Dataset.from_generator(generate, output_signature=signature).prefetch(
+            tf.data.AUTOTUNE)
+
+
+def label_subset(data, fraction, seed=0):
+    """A class-balanced subset of labelled `data`: `round(fraction * n_c)` samples of each
+    class `c` present, at least one, drawn with `seed`; the original order is kept (the
+    1% / 10% semi-supervised protocol)."""
+    if data.labels is None:
+        raise ValueError(f"label_subset needs labels; {data!r} has none.")
+    if not 0 < fraction <= 1:
+        raise ValueError(f"fraction must be in (0, 1], got {fraction}.")
+    rng = np.random.default_rng(seed)
+    chosen = []
+    for label in np.unique(data.labels):
+        members = np.flatnonzero(data.labels == label)
+        count = max(1, int(round(fraction * len(members))))
+        chosen.extend(rng.choice(members, size=count, replace=False))
+    return data.select(np.sort(chosen))

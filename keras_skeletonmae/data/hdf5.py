@@ -1,0 +1,180 @@
+"""`SkeletonData` in HDF5, read back with h5py or streamed into `tf.data`.
+
+File layout: the samples' frames concatenated in `keypoints` `(sum M_i * T_i, V, C)` with
+`shapes` `(N, 2)` holding each `(M_i, T_i)`; optional `scores` `(sum M_i * T_i, V)`, `labels`,
+`class_names`; `ids`; splits as `split_names`, `split_lengths` and the concatenated
+`split_ids`; the layout name in the `layout` attribute.
+"""
+
+import warnings
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from keras_skeletonmae.data.skeleton_data import SkeletonData
+from keras_skeletonmae.data.transforms import prepare_sample
+
+FORMAT = "keras_skeletonmae.SkeletonData"
+_STRING = h5py.string_dtype()
+
+
+def _rows(arrays, trailing):
+    """Concatenate `[M, T, ...]` arrays as rows `[M * T, ...]`."""
+    if not arrays:
+        return np.zeros((0, *trailing), dtype="float32")
+    return np.concatenate([a.reshape(-1, *a.shape[2:]) for a in arrays])
+
+
+def save_hdf5(data, path):
+    """Write `data` (a `SkeletonData`) to `path`; `load_hdf5` reads it back unchanged."""
+    with h5py.File(path, "w") as f:
+        f.attrs["format"] = FORMAT
+        if data.layout is not None:
+            f.attrs["layout"] = data.layout
+        trailing = data.keypoints[0].shape[2:] if len(data) else (0, 0)
+        f.create_dataset("keypoints", data=_rows(data.keypoints, trailing))
+        f.create_dataset("shapes", data=np.array([k.shape[:2] for k in data.keypoints],
+                                                 dtype="int64").reshape(-1, 2))
+        f.create_dataset("ids", data=data.ids, dtype=_STRING)
+        if data.scores is not None:
+            f.create_dataset("scores", data=_rows(data.scores, trailing[:1]))
+        if data.labels is not None:
+            f.create_dataset("labels", data=data.labels)
+        if data.class_names is not None:
+            f.create_dataset("class_names", data=data.class_names, dtype=_STRING)
+        f.create_dataset("split_names", data=list(data.splits), dtype=_STRING)
+        f.create_dataset("split_lengths", data=np.array([len(v) for v in data.splits.values()],
+                                                        dtype="int64"))
+        f.create_dataset("split_ids", data=[i for v in data.splits.values() for i in v],
+                         dtype=_STRING)
+
+
+def _open(path):
+    path = Path(path)
+    try:
+        f = h5py.File(path, "r")
+    except OSError as error:
+        raise ValueError(f"cannot read {path}: not an HDF5 file or truncated ({error}).") from error
+    if f.attrs.get("format") != FORMAT:
+        f.close()
+        raise ValueError(f"{path} is not a SkeletonData HDF5 file (written by save_hdf5).")
+    return f
+
+
+def _strings(f, name):
+    return f[name].asstr()[()].tolist() if name in f else None
+
+
+def load_hdf5(path):
+    """Read a file written by `save_hdf5` as `SkeletonData`."""
+    with _open(path) as f:
+        shapes = f["shapes"][()]
+        ends = np.cumsum(shapes[:, 0] * shapes[:, 1])
+        starts = ends - shapes[:, 0] * shapes[:, 1]
+
+        def samples(name):
+            rows = f[name][()]
+            return [rows[s:e].reshape(*shape, *rows.shape[1:])
+                    for s, e, shape in zip(starts, ends, shapes)]
+
+        split_ids = np.split(np.array(_strings(f, "split_ids"), dtype=object),
+                             np.cumsum(f["split_lengths"][()])[:-1])
+        return SkeletonData(
+            keypoints=samples("keypoints"),
+            scores=samples("scores") if "scores" in f else None,
+            labels=f["labels"][()] if "labels" in f else None,
+            ids=_strings(f, "ids"),
+            class_names=_strings(f, "class_names"),
+            layout=f.attrs.get("layout"),
+            splits={n: list(v) for n, v in zip(_strings(f, "split_names"), split_ids)},
+            source=path,
+        )
+
+
+def _tfio_rows(path):
+    """`keypoints` rows through tensorflow-io, or the reason it cannot be used."""
+    import tensorflow as tf
+
+    try:
+        with warnings.catch_warnings():  # on TF >= 2.18 its import only warns, reads fail
+            warnings.simplefilter("ignore")
+            import tensorflow_io as tfio
+
+            rows = tfio.IODataset.from_hdf5(str(path), dataset="/keypoints", spec=tf.float32)
+            next(iter(rows.take(1)))
+        return rows, None
+    except Exception as error:  # ImportError, or a native-op failure of any kind
+        return None, f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
+
+
+def _samples_from_rows(rows, shapes):
+    """Regroup a `tf.data` stream of rows `[V, C]` into samples `[M_i, T_i, V, C]`, in order."""
+    import tensorflow as tf
+
+    counts = shapes[:, 0] * shapes[:, 1]
+    owner = tf.data.Dataset.from_tensor_slices(np.repeat(np.arange(len(shapes)), counts))
+    shapes_t, counts_t = tf.constant(shapes, tf.int64), tf.constant(counts, tf.int64)
+
+    def reduce(key, window):
+        block = window.map(lambda _, row: row).batch(int(counts.max()))
+        return block.map(lambda b: tf.reshape(b, tf.concat(
+            [shapes_t[key], tf.shape(b, out_type=tf.int64)[1:]], axis=0)))
+
+    return tf.data.Dataset.zip((owner, rows)).group_by_window(
+        key_func=lambda key, _: key, reduce_func=reduce,
+        window_size_func=lambda key: counts_t[key])
+
+
+def hdf5_tf_dataset(path, num_frames=None, num_persons=None):
+    """A `tf.data.Dataset` streaming a `save_hdf5` file sample by sample.
+
+    Elements are `keypoint` `[M_i, T_i, V, C]` float32 (with `label` int32 when labelled);
+    with `num_frames` and `num_persons` each sample is brought to `[num_persons, num_frames,
+    V, C]` as in `SkeletonData.to_arrays`, ready for `.batch`. Reads through tensorflow-io's
+    `IODataset.from_hdf5` where it works (TensorFlow 2.16/2.17), else through h5py with one
+    warning. Requires TensorFlow.
+    """
+    import tensorflow as tf
+
+    path = Path(path)
+    with _open(path) as f:
+        shapes = f["shapes"][()]
+        labels = f["labels"][()].astype("int32") if "labels" in f else None
+        trailing = tuple(f["keypoints"].shape[1:])
+        ids = _strings(f, "ids")
+    empty = [ids[i] for i in np.flatnonzero(shapes[:, 0] * shapes[:, 1] == 0)]
+    if empty:
+        raise ValueError(f"{path}: samples {empty[:5]} have no frames or no persons; remove "
+                         "them first (SkeletonData.repair(drop_all_zero=True)).")
+    rows, reason = _tfio_rows(path)
+    if rows is not None:
+        samples = _samples_from_rows(rows, shapes)
+    else:
+        warnings.warn(f"tensorflow-io cannot read HDF5 here ({reason}); hdf5_tf_dataset reads "
+                      f"{path} with h5py in a tf.data generator instead. tensorflow-io 0.37.1 "
+                      "works only with TensorFlow 2.16/2.17.", stacklevel=2)
+        samples = tf.data.Dataset.from_generator(
+            lambda: _h5py_samples(path, shapes),
+            output_signature=tf.TensorSpec((None, None, *trailing), tf.float32))
+    if num_frames is not None or num_persons is not None:
+        if num_frames is None or num_persons is None:
+            raise ValueError("pass both num_frames and num_persons, or neither.")
+
+        def fit(sample):
+            out = tf.numpy_function(lambda s: prepare_sample(s, num_frames, num_persons),
+                                    [sample], tf.float32, stateful=False)
+            return tf.ensure_shape(out, (num_persons, num_frames, *trailing))
+
+        samples = samples.map(fit, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    if labels is None:
+        return samples
+    return tf.data.Dataset.zip((samples, tf.data.Dataset.from_tensor_slices(labels)))
+
+
+def _h5py_samples(path, shapes):
+    ends = np.cumsum(shapes[:, 0] * shapes[:, 1])
+    with h5py.File(path, "r") as f:
+        rows = f["keypoints"]
+        for start, end, shape in zip(ends - shapes[:, 0] * shapes[:, 1], ends, shapes):
+            yield rows[start:end].reshape(*shape, *rows.shape[1:])

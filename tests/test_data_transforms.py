@@ -1,0 +1,148 @@
+"""Per-sample transforms: shapes, seeding, and their geometric promises, on real MSR/JHMDB clips."""
+
+import numpy as np
+import pytest
+
+from keras_skeletonmae.data import (
+    Bone,
+    CenterOnJoint,
+    Compose,
+    JointNoise,
+    Motion,
+    Normalize2D,
+    PadPersons,
+    RandomRotation,
+    RandomScale,
+    RandomShear,
+    UniformSample,
+    load_pyskl,
+)
+from keras_skeletonmae.layouts import get_layout
+from real_data import require
+
+KINECT20 = get_layout("kinect20")
+
+
+@pytest.fixture(scope="module")
+def clip():
+    """A real 3D MSR clip `[1, T, 20, 3]`."""
+    return load_pyskl(require("msr_action3d.pkl")).keypoints[0]
+
+
+@pytest.fixture(scope="module")
+def clip_2d():
+    return load_pyskl(require("jhmdb_2d.pkl")).keypoints[0]
+
+
+def rng(seed=0):
+    return np.random.default_rng(seed)
+
+
+def bone_lengths(sample, layout=KINECT20):
+    child, parent = np.array(layout.edges).T
+    return np.linalg.norm(sample[:, :, child] - sample[:, :, parent], axis=-1)
+
+
+def test_uniform_sample_test_mode_takes_segment_middles(clip):
+    total = clip.shape[1]
+    out = UniformSample(16)(clip)
+    bounds = np.arange(17) * total // 16
+    np.testing.assert_array_equal(out, clip[:, (bounds[:-1] + bounds[1:]) // 2])
+
+
+def test_uniform_sample_train_mode_one_frame_per_segment(clip):
+    frames = np.arange(clip.shape[1], dtype="float32")
+    tagged = np.broadcast_to(frames[None, :, None, None], clip.shape[:3] + (1,))
+    bounds = np.arange(17) * clip.shape[1] // 16
+    picks = [UniformSample(16, train=True)(tagged, rng(s))[0, :, 0, 0] for s in range(5)]
+    for picked in picks:
+        assert np.all((picked >= bounds[:-1]) & (picked < bounds[1:]))
+    assert len({tuple(p) for p in picks}) > 1
+    np.testing.assert_array_equal(UniformSample(16, train=True)(tagged, rng(3))[0, :, 0, 0],
+                                  picks[3])
+
+
+def test_uniform_sample_loops_short_clips(clip):
+    short = clip[:, :5]
+    np.testing.assert_array_equal(UniformSample(12)(short), short[:, [0, 1, 2, 3, 4] * 2 + [0, 1]])
+    frames = np.arange(5, dtype="float32")[None, :, None, None]
+    picked = UniformSample(12, train=True)(frames, rng(1))[0, :, 0, 0]
+    np.testing.assert_array_equal(picked, (picked[0] + np.arange(12)) % 5)
+
+
+def test_pad_persons_pads_and_keeps_the_most_active(clip):
+    still = np.repeat(clip[:, :1], clip.shape[1], axis=1)  # no motion
+    padded = PadPersons(3)(clip)
+    assert padded.shape == (3,) + clip.shape[1:] and not np.any(padded[1:])
+    three = np.concatenate([still, clip, 2 * clip])
+    np.testing.assert_array_equal(PadPersons(2)(three), three[1:])
+    np.testing.assert_array_equal(PadPersons(1)(three), three[2:])
+
+
+def test_center_on_joint_puts_the_centre_at_zero(clip):
+    late = np.concatenate([np.zeros_like(clip[:, :3]), clip], axis=1)  # skeleton from frame 3
+    shifted = np.where(late != 0, late + 1.0, 0.0)
+    two = np.concatenate([late, shifted, np.zeros_like(late)])  # a second and an absent person
+    out = CenterOnJoint("kinect20")(two)
+    np.testing.assert_allclose(out[0, 3, KINECT20.center], 0.0, atol=1e-6)
+    np.testing.assert_allclose(out[1, 3, KINECT20.center], 1.0, atol=1e-6)  # relative offset kept
+    assert not np.any(out[:, :3]) and not np.any(out[2])
+    np.testing.assert_allclose(bone_lengths(out[:, 3:]), bone_lengths(two[:, 3:]), atol=1e-5)
+
+
+def test_rotation_preserves_bone_lengths_and_is_seeded(clip, clip_2d):
+    rotated = RandomRotation(30)(clip, rng(7))
+    assert not np.allclose(rotated, clip)
+    np.testing.assert_allclose(bone_lengths(rotated), bone_lengths(clip), rtol=1e-4, atol=1e-5)
+    np.testing.assert_array_equal(RandomRotation(30)(clip, rng(7)), rotated)
+    assert not np.allclose(RandomRotation(30)(clip, rng(8)), rotated)
+    jhmdb = get_layout("jhmdb15")
+    flat = RandomRotation(30)(clip_2d, rng(0))
+    np.testing.assert_allclose(bone_lengths(flat, jhmdb), bone_lengths(clip_2d, jhmdb),
+                               rtol=1e-4, atol=1e-5)
+
+
+def test_scale_shear_and_noise(clip):
+    scaled = RandomScale(0.8, 1.2)(clip, rng(0))
+    ratio = scaled[clip != 0] / clip[clip != 0]
+    assert np.allclose(ratio, ratio[0]) and 0.8 <= ratio[0] <= 1.2
+    sheared = RandomShear(0.3)(clip, rng(0))
+    assert sheared.shape == clip.shape and not np.allclose(sheared, clip)
+    np.testing.assert_array_equal(RandomShear(0.3)(clip, rng(0)), sheared)
+    holes = clip.copy()
+    holes[0, :, 4] = 0.0
+    noisy = JointNoise(0.01)(holes, rng(0))
+    assert not np.any(noisy[0, :, 4])
+    assert 0.005 < np.std(noisy - holes) < 0.015
+    with pytest.raises(TypeError, match="numpy Generator"):
+        JointNoise(0.01)(clip, None)
+
+
+def test_normalize_2d(clip_2d):
+    pixels = (clip_2d + 3.0) * 100.0
+    out = Normalize2D(image_size=(640, 480))(pixels)
+    np.testing.assert_allclose(out[..., 0], pixels[..., 0] / 320 - 1, rtol=1e-5)
+    own = Normalize2D()(pixels)
+    assert np.isclose(np.abs(own).max(), 1.0) and np.abs(own).max() <= 1.0 + 1e-6
+
+
+def test_bone_and_motion(clip):
+    bones = Bone("kinect20")(clip)
+    assert not np.any(bones[:, :, KINECT20.center])
+    child, parent = KINECT20.edges[0]
+    np.testing.assert_allclose(bones[:, :, child], clip[:, :, child] - clip[:, :, parent])
+    motion = Motion()(clip)
+    np.testing.assert_allclose(motion[:, 4], clip[:, 5] - clip[:, 4])
+    assert not np.any(motion[:, -1])
+    with pytest.raises(ValueError, match="layout 'ntu25' has 25"):
+        Bone("ntu25")(clip)
+
+
+def test_compose_is_deterministic_from_the_seed(clip):
+    pipeline = Compose([CenterOnJoint("kinect20"), UniformSample(20, train=True),
+                        RandomRotation(15), RandomScale(0.9, 1.1), JointNoise(0.002),
+                        PadPersons(2)])
+    out = pipeline(clip, rng(4))
+    assert out.shape == (2, 20, 20, 3)
+    np.testing.assert_array_equal(pipeline(clip, rng(4)), out)
+    assert not np.allclose(pipeline(clip, rng(5)), out)
