@@ -211,8 +211,12 @@ def test_load_hdf5_rejects_other_files(tmp_path):
 
 def test_hdf5_tf_dataset_falls_back_to_h5py_with_one_warning(tmp_path, msr):
     tf = pytest.importorskip("tensorflow")
+    from keras_skeletonmae.data.hdf5 import _tfio_rows
+
     data = msr.split("xsub_train").select(range(5))
     save_hdf5(data, tmp_path / "five.h5")
+    if _tfio_rows(tmp_path / "five.h5")[0] is not None:
+        pytest.skip("tensorflow-io works here: the tensorflow-io test covers this environment")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         dataset = hdf5_tf_dataset(tmp_path / "five.h5")
@@ -225,6 +229,29 @@ def test_hdf5_tf_dataset_falls_back_to_h5py_with_one_warning(tmp_path, msr):
     with pytest.warns(UserWarning, match="tensorflow-io"):
         batched = hdf5_tf_dataset(tmp_path / "five.h5", num_frames=8, num_persons=2).batch(4)
     x, y = next(iter(batched))
+    np.testing.assert_array_equal(x.numpy(), data.select(range(4)).to_arrays(8, 2)[0])
+
+
+def test_hdf5_tf_dataset_reads_through_tensorflow_io(tmp_path, msr):
+    """Runs where tensorflow-io loads (TensorFlow 2.16/2.17; CI's tfio environment)."""
+    tf = pytest.importorskip("tensorflow")
+    from keras_skeletonmae.data.hdf5 import _tfio_rows
+
+    data = msr.split("xsub_train").select(range(5))
+    save_hdf5(data, tmp_path / "five.h5")
+    rows, reason = _tfio_rows(tmp_path / "five.h5")
+    if rows is None:
+        assert os.environ.get("SKELETONMAE_EXPECT_TFIO") != "1", f"tensorflow-io failed: {reason}"
+        pytest.skip(f"tensorflow-io is not usable here ({reason})")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no fallback warning on this path
+        samples = list(hdf5_tf_dataset(tmp_path / "five.h5"))
+    assert len(samples) == 5
+    for (x, y), keypoint, label in zip(samples, data.keypoints, data.labels):
+        np.testing.assert_array_equal(x.numpy(), keypoint)
+        assert y.dtype == tf.int32 and int(y) == label
+    batched = hdf5_tf_dataset(tmp_path / "five.h5", num_frames=8, num_persons=2).batch(4)
+    x, _ = next(iter(batched))
     np.testing.assert_array_equal(x.numpy(), data.select(range(4)).to_arrays(8, 2)[0])
 
 
