@@ -170,3 +170,18 @@ def test_hub_handle_downloads_then_loads(tmp_path, monkeypatch):
     fake = types.SimpleNamespace(snapshot_download=lambda repo_id: str(tmp_path))
     monkeypatch.setitem(sys.modules, "huggingface_hub", fake)
     assert SkeletonMAEBackbone.from_preset("hf://someone/kinect").layout.name == "kinect20"
+
+
+@pytest.mark.skipif(keras.backend.backend() != "jax", reason="packaging: checked once, on JAX")
+def test_wheel_ships_the_preset_catalogue(tmp_path):
+    import subprocess
+    import zipfile
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path), root],
+                   check=True, capture_output=True)
+    (wheel,) = tmp_path.glob("*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for preset in preset_io.builtin_presets():
+        assert f"keras_skeletonmae/presets/{preset}/config.json" in names
+        assert f"keras_skeletonmae/presets/{preset}/metadata.json" in names
