@@ -141,22 +141,32 @@ def write_card(directory, spec, results, classifier):
 
 
 def write_reference(directory, spec):
-    """A fixed batch and this backend's outputs on it, for the cross-backend test."""
+    """A fixed batch and this backend's outputs on it (backbone features; class scores for a
+    classifier preset), for the cross-backend test."""
     rng = np.random.default_rng(0)
-    x = rng.normal(scale=0.3, size=(4, 1, FRAMES, ksm.get_layout(spec["layout"]).num_joints, spec["channels"])).astype("float32")
-    model = ksm.SkeletonMAEBackbone.from_preset(directory)
+    x = rng.normal(scale=0.3, size=(2, 1, FRAMES, ksm.get_layout(spec["layout"]).num_joints, spec["channels"])).astype("float32")
+    outputs = {"backbone": ksm.SkeletonMAEBackbone.from_preset(directory).predict(x, verbose=0)}
+    if (directory / "task.json").is_file() and "Classifier" in (directory / "task.json").read_text():
+        outputs["predictions"] = ksm.SkeletonClassifier.from_preset(directory).predict(x, verbose=0)
     reference = ROOT / "tests" / "preset_references"
     reference.mkdir(exist_ok=True)
-    np.savez(reference / f"{directory.name}.npz", x=x, backbone=model.predict(x, verbose=0))
+    np.savez(reference / f"{directory.name}.npz", x=x, **outputs)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sets", nargs="+", choices=sorted(SETS), default=sorted(SETS))
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--references-only", action="store_true",
+                        help="only rewrite the cross-backend references of the existing presets")
     args = parser.parse_args()
     for name in args.sets:
-        print(name, json.dumps(train_set(name, SETS[name], args.seed)))
+        spec = SETS[name]
+        if args.references_only:
+            for suffix in ("", "_classifier"):
+                write_reference(ROOT / "presets" / f"{spec['preset']}{suffix}", spec)
+        else:
+            print(name, json.dumps(train_set(name, spec, args.seed)))
 
 
 if __name__ == "__main__":

@@ -62,6 +62,10 @@ def test_weighted_presets_predict_the_same_on_every_backend(name):
     backbone = SkeletonMAEBackbone.from_preset(name)
     got = backbone.predict(reference["x"], verbose=0)
     np.testing.assert_allclose(got, reference["backbone"], rtol=1e-4, atol=1e-4)
+    if "predictions" in reference:
+        classifier = SkeletonClassifier.from_preset(name)
+        got = classifier.predict(reference["x"], verbose=0)
+        np.testing.assert_allclose(got, reference["predictions"], rtol=1e-4, atol=1e-4)
 
 
 @pytest.mark.parametrize("make", ["backbone", "pretrainer", "classifier"])

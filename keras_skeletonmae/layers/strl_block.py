@@ -21,8 +21,8 @@ class STRLBlock(keras.layers.Layer):
     `H_s = ReLU(BN(SM(H) W) + H W_r)`, `W_r` the paper's 1x1-conv residual, and the temporal
     module `H' = ReLU(MultiScaleTemporalConv(H_s))`.
 
-    The encoder is applied by the caller, so one pre-trained encoder is shared by all STRL layers
-    and this layer's config stays plain.
+    The encoder is applied by the caller (`SkeletonClassifier` gives each STRL layer its own copy
+    of the pre-trained encoder), so this layer's config stays plain.
 
     Args:
         units: output channels (the encoder's input width when another STRL layer follows).
