@@ -6,6 +6,7 @@ import subprocess
 import sys
 import warnings
 
+import keras
 import numpy as np
 import pytest
 
@@ -269,7 +270,10 @@ def test_tfio_rows_regroup_into_samples(ntu):
 
 
 def test_data_package_imports_without_tensorflow():
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        pytest.skip("blocking TensorFlow needs another backend (the torch and jax runs do this)")
     code = ("import sys; sys.modules['tensorflow'] = None; import keras_skeletonmae.data; "
             "assert sys.modules['tensorflow'] is None")
-    env = {**os.environ, "KERAS_BACKEND": "numpy"}  # needs no framework at all
+    env = {**os.environ, "KERAS_BACKEND": backend}
     subprocess.run([sys.executable, "-c", code], check=True, env=env)
