@@ -78,8 +78,10 @@ class SkeletonDataset(keras.utils.PyDataset):
                 yield self[index]
             self.on_epoch_end()
 
-        return tf.data.Dataset.from_generator(generate, output_signature=signature).prefetch(
-            tf.data.AUTOTUNE)
+        dataset = tf.data.Dataset.from_generator(generate, output_signature=signature)
+        # A known length lets fit size its epochs (else Keras warns that the input ran out).
+        dataset = dataset.apply(tf.data.experimental.assert_cardinality(len(self)))
+        return dataset.prefetch(tf.data.AUTOTUNE)
 
 
 def label_subset(data, fraction, seed=0):
