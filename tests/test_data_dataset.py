@@ -15,6 +15,7 @@ from keras_skeletonmae.data import (
     SkeletonDataset,
     UniformSample,
     label_subset,
+    load_ntu_dir,
     load_numpy,
     load_pyskl,
 )
@@ -167,3 +168,23 @@ def test_to_tf_dataset_gives_the_same_batches(msr_train):
         unlabeled = SkeletonDataset(data, 4, 8, 1, transform=train_transform(8), labeled=False)
         history = pretrainer.fit(unlabeled.to_tf_dataset(), epochs=1, shuffle=False, verbose=0)
         assert np.isfinite(history.history["loss"][0])
+
+
+@pytest.mark.parametrize("source", ["msr", "jhmdb", "ntu"])
+def test_every_real_source_feeds_pretraining_and_fine_tuning(source):
+    data, layout, persons = {
+        "msr": lambda: (load_pyskl(require("msr_action3d.pkl"), split="xsub_train"), "kinect20", 1),
+        "jhmdb": lambda: (load_pyskl(require("jhmdb_2d.pkl"), split="train1"), "jhmdb15", 1),
+        "ntu": lambda: (load_ntu_dir(require("ntu_samples")), "ntu25", 2),
+    }[source]()
+    num_classes = data.num_classes  # of the whole split: a 12-sample subset may hold one class
+    data, _ = data.select(range(min(len(data), 12))).repair(drop_all_zero=True)
+    channels = data.keypoints[0].shape[-1]
+    backbone = SkeletonMAEBackbone(layout=layout, num_channels=channels, num_frames=8,
+                                   num_persons=persons, embed_dim=16, num_layers=1, hidden_dim=16)
+    unlabeled = SkeletonDataset(data, 4, 8, persons, transform=CenterOnJoint(layout), labeled=False)
+    pretrainer = keras_skeletonmae.SkeletonMAEPretrainer(backbone)
+    assert np.isfinite(pretrainer.fit(unlabeled, epochs=1, verbose=0).history["loss"][0])
+    labeled = SkeletonDataset(data, 4, 8, persons, transform=CenterOnJoint(layout))
+    classifier = SkeletonClassifier(backbone, num_classes=num_classes, num_strl_layers=1)
+    assert np.isfinite(classifier.fit(labeled, epochs=1, verbose=0).history["loss"][0])
