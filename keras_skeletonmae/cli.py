@@ -1,11 +1,26 @@
-"""The `skeletonmae` command line (also `python -m keras_skeletonmae`)."""
+"""The `skeletonmae` command line (also `python -m keras_skeletonmae`).
+
+    skeletonmae pretrain --data msr_action3d.pkl --split xsub_train --output runs/pretrain
+    skeletonmae finetune --data msr_action3d.pkl --preset runs/pretrain/preset \\
+        --train-split xsub_train --val-split xsub_val --output runs/finetune
+    skeletonmae evaluate --data msr_action3d.pkl --split xsub_val --preset runs/finetune/preset
+    skeletonmae predict --data poses.skeleton --preset runs/finetune/preset
+
+Options may also come from a TOML file (`--config run.toml`): top-level keys apply to every
+subcommand, a table such as `[finetune]` to one; keys are option names (`batch_size` or
+`batch-size`). Options on the command line win over the file.
+"""
 
 import argparse
 import importlib.metadata
 import json
+import os
 import sys
+from pathlib import Path
 
 from keras_skeletonmae.version import __version__
+
+BACKENDS = ("tensorflow", "jax", "torch")
 
 
 def list_devices():
@@ -24,7 +39,8 @@ def info():
     import keras
 
     versions = {}
-    for package in ("keras", "numpy", "h5py", "tensorflow", "tensorflow-cpu", "jax", "torch"):
+    for package in ("keras", "numpy", "h5py", "tensorflow", "tensorflow-cpu", "jax", "torch",
+                    "keras-tuner", "matplotlib"):
         try:
             versions[package] = importlib.metadata.version(package)
         except importlib.metadata.PackageNotFoundError:
@@ -37,14 +53,270 @@ def info():
     }
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(prog="skeletonmae", description=__doc__)
+def _fraction(text):
+    value = float(text)
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"must be in (0, 1], got {text}")
+    return value
+
+
+def _positive(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def _non_negative(text):
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
+    return value
+
+
+class _Parser(argparse.ArgumentParser):
+    """Argument errors as one sentence (no usage dump), exit status 2."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help).\n")
+
+
+def _global_options():
+    """Options every subcommand takes."""
+    parser = _Parser(add_help=False)
+    parser.add_argument("--config", type=Path, help="TOML file of options")
+    parser.add_argument("--backend", choices=BACKENDS, help="Keras backend (default: "
+                        "KERAS_BACKEND or Keras's configured one)")
+    parser.add_argument("--traceback", action="store_true", help="show the stack trace of errors")
+    return parser
+
+
+def _add_output(parser, output):
+    parser.add_argument("--output", type=Path, default=Path(output), help="run folder")
+
+
+def _add_data(parser, splits):
+    parser.add_argument("--data", type=Path, help="PYSKL .pkl, .h5, .npz/.npy, .skeleton file "
+                        "or folder of .skeleton files")
+    parser.add_argument("--layout", help="skeleton layout (default: guessed from the data)")
+    for name, help_text in splits:
+        parser.add_argument(f"--{name}", help=help_text)
+
+
+def _add_model(parser, classifier):
+    parser.add_argument("--preset", help="start from this preset (name, folder, hf:// or "
+                        "kaggle:// handle); else from scratch")
+    parser.add_argument("--frames", type=_positive, help="T (default: the preset's, else 32)")
+    parser.add_argument("--persons", type=_positive,
+                        help="M (default: the preset's, else the data's largest)")
+    parser.add_argument("--embed-dim", type=_positive, default=64, help="D, from scratch")
+    parser.add_argument("--gin-layers", type=_positive, default=3, help="L_D, from scratch")
+    parser.add_argument("--hidden-dim", type=_positive, default=256, help="GIN MLP width")
+    if classifier:
+        parser.add_argument("--strl-layers", type=_non_negative, default=3, help="M, STRL layers")
+        parser.add_argument("--dropout", type=float, default=0.5)
+
+
+def _add_training(parser, epochs, batch_size, learning_rate):
+    parser.add_argument("--epochs", type=_non_negative, default=epochs)
+    parser.add_argument("--batch-size", type=_positive, default=batch_size)
+    parser.add_argument("--learning-rate", type=float, help=f"Adam's (default {learning_rate})")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--resume", action="store_true",
+                        help="continue the interrupted run in --output from its last checkpoint")
+
+
+def build_parser():
+    parser = _Parser(
+        prog="skeletonmae", description=__doc__.split("\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__.split("\n", 2)[2])
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("info", help="backend, devices and package versions, as JSON")
-    args = parser.parse_args(argv)
-    if args.command == "info":
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser.commands = {}
+    options = _global_options()
+
+    def command(name, help_text):
+        parser.commands[name] = subparsers.add_parser(name, help=help_text, parents=[options])
+        return parser.commands[name]
+
+    pretrain = command("pretrain", "SkeletonMAE pre-training on unlabelled data")
+    _add_data(pretrain, [("split", "split to pre-train on (default: all samples)")])
+    _add_model(pretrain, classifier=False)
+    pretrain.add_argument("--masked-parts", type=_positive, default=2,
+                          help="body parts masked per draw")
+    pretrain.add_argument("--mask-sampling", choices=("sample", "frame"), default="sample")
+    pretrain.add_argument("--target", choices=("coordinates", "embedding"), default="coordinates")
+    _add_training(pretrain, epochs=30, batch_size=32, learning_rate=1.5e-4)
+    _add_output(pretrain, "runs/pretrain")
+
+    for name, help_text in (("finetune", "fine-tune the SSL classifier (full or a fraction "
+                                         "of the labels)"),
+                            ("linear", "linear evaluation of a frozen pre-trained encoder")):
+        sub = command(name, help_text)
+        _add_data(sub, [("train-split", "split to train on (default: all samples)"),
+                        ("val-split", "split to validate and evaluate on")])
+        sub.add_argument("--label-fraction", type=_fraction, default=1.0,
+                         help="class-balanced fraction of the training labels (0.01, 0.1, ...)")
+        _add_model(sub, classifier=True)
+        _add_training(sub, epochs=40, batch_size=16, learning_rate=1e-3)
+        _add_output(sub, f"runs/{name}")
+
+    evaluate = command("evaluate", "top-1, top-5, mean-class accuracy and confusion matrix "
+                       "of a classifier preset")
+    _add_data(evaluate, [("split", "split to evaluate (default: all samples)")])
+    evaluate.add_argument("--preset", help="classifier preset (name, folder or hub handle)")
+    _add_output(evaluate, "runs/evaluate")
+
+    predict = command("predict", "top-k classes per sequence and per person")
+    _add_data(predict, [("split", "split to predict (default: all samples)")])
+    predict.add_argument("--preset", help="classifier preset (name, folder or hub handle)")
+    predict.add_argument("--top-k", type=_positive, default=5)
+    _add_output(predict, "runs/predict")
+
+    tune = command("tune", "KerasTuner random search; saves the best model as a preset")
+    _add_data(tune, [("train-split", "split to train on (default: all samples)"),
+                     ("val-split", "split the objective is measured on")])
+    tune.add_argument("--model", choices=("classifier", "pretrainer"), default="classifier")
+    tune.add_argument("--preset", help="start every trial from this preset")
+    tune.add_argument("--frames", type=_positive, help="T (default: the preset's, else 32)")
+    tune.add_argument("--persons", type=_positive,
+                      help="M (default: the preset's, else the data's largest)")
+    tune.add_argument("--trials", type=_positive, default=10)
+    tune.add_argument("--epochs", type=_positive, default=10, help="epochs per trial")
+    tune.add_argument("--seed", type=int, default=0)
+    _add_output(tune, "runs/tune")
+
+    command("presets", "list the built-in presets")
+    command("info", "backend, devices and package versions")
+    return parser
+
+
+def _apply_config_file(parser, args, argv):
+    """Re-parse `argv` with the TOML file's options for `args.command` as defaults."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+
+    try:
+        content = tomllib.loads(args.config.read_text())
+    except FileNotFoundError:
+        parser.error(f"config file {args.config} does not exist")
+    except tomllib.TOMLDecodeError as error:
+        parser.error(f"config file {args.config} is not valid TOML: {error}")
+    values = {k: v for k, v in content.items() if not isinstance(v, dict)}
+    values.update(content.get(args.command, {}))
+    subparser = parser.commands[args.command]
+    known = {action.dest: action for action in subparser._actions}
+    defaults = {}
+    for key, value in values.items():
+        dest = key.replace("-", "_")
+        if dest not in known or dest in ("config", "help"):
+            parser.error(f"config file {args.config}: unknown option '{key}' for "
+                         f"'{args.command}'")
+        action = known[dest]
+        if action.type is not None and not isinstance(value, bool):
+            try:
+                value = action.type(str(value))
+            except (argparse.ArgumentTypeError, ValueError) as error:
+                parser.error(f"config file {args.config}: option '{key}': {error}")
+        if action.choices is not None and value not in action.choices:
+            parser.error(f"config file {args.config}: option '{key}' must be one of "
+                         f"{list(action.choices)}, got {value!r}")
+        defaults[dest] = value
+    subparser.set_defaults(**defaults)
+    return parser.parse_args(argv)
+
+
+def _use_backend(backend, argv):
+    """Run under `backend`: a no-op when Keras already runs it, else this command is re-run
+    in a fresh process with `KERAS_BACKEND` set (Keras fixes its backend at import)."""
+    import keras
+
+    if backend is None or keras.backend.backend() == backend:
+        return
+    environment = {**os.environ, "KERAS_BACKEND": backend}
+    sys.stdout.flush()
+    os.execve(sys.executable, [sys.executable, "-m", "keras_skeletonmae", *argv], environment)
+
+
+def _require(parser, args, *names):
+    for name in names:
+        if getattr(args, name) is None:
+            parser.error(f"{args.command} needs --{name.replace('_', '-')}")
+
+
+def _print_evaluation(evaluation):
+    shown = {k: v for k, v in evaluation.items() if k.endswith("accuracy")}
+    print("  ".join(f"{k} {v:.4f}" for k, v in shown.items()))
+
+
+def _run(parser, args):
+    from keras_skeletonmae import workflows
+
+    import keras
+
+    config = {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}
+    config.pop("command")
+    config["backend"] = keras.backend.backend()
+    if args.command in ("pretrain", "finetune", "linear", "evaluate", "predict", "tune"):
+        _require(parser, args, "data")
+    if args.command in ("evaluate", "predict"):
+        _require(parser, args, "preset")
+    if args.command == "pretrain":
+        results = workflows.pretrain(config)
+        print(f"Pre-trained for {results['epochs']} epochs; final loss {results['final_loss']}; "
+              f"preset in {results['preset']}")
+    elif args.command in ("finetune", "linear"):
+        results = workflows.finetune(config, linear=args.command == "linear")
+        if "evaluation" in results:
+            print(f"{args.command} on {results['train_sequences']} sequences, evaluated on "
+                  f"{results['evaluation']['split']}:")
+            _print_evaluation(results["evaluation"])
+        print(f"Preset in {results['preset']}")
+    elif args.command == "evaluate":
+        _print_evaluation(workflows.evaluate(config))
+        print(f"Evaluation and confusion matrix in {args.output}")
+    elif args.command == "predict":
+        for row in workflows.predict(config):
+            best = ", ".join(f"{c['class']} {c['probability']:.2f}" for c in row["top_k"][:3])
+            people = "; ".join(f"person {p['person']}: {p['top_k'][0]['class']}"
+                               for p in row["persons"])
+            print(f"{row['id']}: {best} ({people})")
+        print(f"Predictions in {args.output / 'predictions.json'}")
+    elif args.command == "tune":
+        results = workflows.tune(config)
+        print(f"Best of {results['trials']} trials: {results['objective']} "
+              f"{results['best_score']:.4f} with {results['best_hyperparameters']}")
+        print(f"Preset in {results['preset']}")
+    elif args.command == "presets":
+        for name, metadata in workflows.list_presets().items():
+            task = metadata.get("task", "backbone")
+            print(f"{name:<40} {task:<22} {metadata.get('layout', ''):<10} "
+                  f"{metadata.get('description', '')}")
+    elif args.command == "info":
         print(json.dumps(info(), indent=2))
+
+
+def main(argv=None):
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.config is not None:
+        args = _apply_config_file(parser, args, argv)
+    _use_backend(args.backend, argv)
+    try:
+        _run(parser, args)
+    except KeyboardInterrupt:
+        output = getattr(args, "output", None)
+        print(f"\nInterrupted. Continue with the same command and --resume"
+              f"{f' (run folder {output})' if output else ''}.", file=sys.stderr)
+        return 130
+    except (ValueError, OSError, ImportError) as error:
+        if args.traceback:
+            raise
+        print(f"skeletonmae {args.command}: error: {error}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -15,6 +15,7 @@ class SkeletonDataset(keras.utils.PyDataset):
     seeded by `(seed, e, i)`, so batches do not depend on workers or batch order. With
     `shuffle`, the order is a permutation seeded by `(seed, e)`. Each `on_epoch_end` call
     advances `e` (Keras's `fit` also calls it once before the first epoch).
+    `set_epoch(e)` jumps to epoch `e` (to resume a run there).
     `workers`, `use_multiprocessing` and `max_queue_size` are `keras.utils.PyDataset`'s.
     """
 
@@ -60,9 +61,13 @@ class SkeletonDataset(keras.utils.PyDataset):
             return x
         return x, self.data.labels[indices].astype("int32")
 
-    def on_epoch_end(self):
-        self.epoch += 1
+    def set_epoch(self, epoch):
+        """Draw the order and the augmentations of epoch `epoch` from now on."""
+        self.epoch = int(epoch)
         self.order = self._order()
+
+    def on_epoch_end(self):
+        self.set_epoch(self.epoch + 1)
 
     def to_tf_dataset(self):
         """This dataset as a `tf.data.Dataset` of the same batches (TensorFlow only); each

@@ -82,6 +82,13 @@ class SkeletonData:
                 f"splits={list(self.splits)})")
 
     @property
+    def skeleton_layout(self):
+        """The `SkeletonLayout` (also an unregistered one given as an object); None if unknown."""
+        if self._layout is None and self.layout is None:
+            return None
+        return self._layout or get_layout(self.layout)
+
+    @property
     def num_classes(self):
         """`len(class_names)` when known, else `max(label) + 1`; None without labels."""
         if self.class_names is not None:

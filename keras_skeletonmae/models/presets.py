@@ -92,6 +92,13 @@ def resolve_preset(preset):
     )
 
 
+def read_backbone_config(preset):
+    """The `SkeletonMAEBackbone` constructor arguments saved in `preset` (name, directory or
+    hub handle)."""
+    directory = resolve_preset(preset)
+    return read_json(require_file(directory, CONFIG_FILE))["config"]
+
+
 def require_file(directory, name):
     path = Path(directory) / name
     if not path.is_file():

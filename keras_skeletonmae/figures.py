@@ -1,0 +1,91 @@
+"""PNG figures of a run: training curves, a confusion matrix, and a skeleton with its masked
+body parts and their reconstruction. Needs matplotlib (`pip install keras-skeletonmae[plots]`).
+"""
+
+from pathlib import Path
+
+import numpy as np
+
+
+def _pyplot():
+    try:
+        import matplotlib
+    except ImportError:
+        raise ImportError("Figures need matplotlib: pip install 'keras-skeletonmae[plots]'.") from None
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(figure, path):
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=100, bbox_inches="tight")
+    figure.clf()
+    return path
+
+
+def plot_training_curves(history, path, title):
+    """One panel per metric (`loss`, `accuracy`, ...) over epochs, `val_` curves beside them."""
+    plt = _pyplot()
+    names = [k for k in history[0] if k not in ("epoch", "seconds") and not k.startswith("val_")]
+    figure, axes = plt.subplots(1, len(names), figsize=(4.5 * len(names), 3.5), squeeze=False)
+    epochs = [row["epoch"] for row in history]
+    for axis, name in zip(axes[0], names):
+        axis.plot(epochs, [row[name] for row in history], marker=".", label="train")
+        if f"val_{name}" in history[0]:
+            axis.plot(epochs, [row[f"val_{name}"] for row in history], marker=".",
+                      label="validation")
+            axis.legend()
+        axis.set_xlabel("epoch")
+        axis.set_title(name)
+        axis.grid(alpha=0.3)
+    figure.suptitle(title)
+    return _save(figure, path)
+
+
+def plot_confusion_matrix(confusion, class_names, path, title):
+    """Row-normalised confusion matrix (true class by row), counts written in the cells."""
+    plt = _pyplot()
+    confusion = np.asarray(confusion)
+    rates = confusion / np.maximum(confusion.sum(axis=1, keepdims=True), 1)
+    size = max(5, 0.45 * len(class_names))
+    figure, axis = plt.subplots(figsize=(size + 1, size))
+    image = axis.imshow(rates, cmap="Blues", vmin=0, vmax=1)
+    ticks = np.arange(len(class_names))
+    axis.set_xticks(ticks, class_names, rotation=90)
+    axis.set_yticks(ticks, class_names)
+    axis.set_xlabel("predicted")
+    axis.set_ylabel("true")
+    for i, j in zip(*np.nonzero(confusion)):
+        axis.text(j, i, int(confusion[i, j]), ha="center", va="center", fontsize=7,
+                  color="white" if rates[i, j] > 0.5 else "black")
+    figure.colorbar(image, ax=axis, fraction=0.046)
+    axis.set_title(title)
+    return _save(figure, path)
+
+
+def plot_masked_reconstruction(layout, skeleton, masked, reconstruction, path, title):
+    """A skeleton `(V, C)` drawn in its first two coordinates: visible joints in blue, the
+    masked body parts' true joints in red, and their reconstruction (`(V, C)` or None) in green,
+    each joint joined by a dotted line to its reconstruction."""
+    plt = _pyplot()
+    figure, axis = plt.subplots(figsize=(4.5, 5))
+    masked = np.asarray(masked, dtype=bool)
+    for child, parent in layout.edges:
+        hidden = masked[child] or masked[parent]
+        axis.plot(*skeleton[[child, parent], :2].T, color="tab:red" if hidden else "tab:blue",
+                  linestyle="--" if hidden else "-", linewidth=2)
+    axis.scatter(*skeleton[~masked, :2].T, color="tab:blue", label="visible", zorder=3)
+    axis.scatter(*skeleton[masked, :2].T, color="tab:red", label="masked (truth)", zorder=3)
+    if reconstruction is not None:
+        axis.scatter(*reconstruction[masked, :2].T, color="tab:green", marker="x", s=60,
+                     label="reconstruction", zorder=4)
+        for v in np.flatnonzero(masked):
+            axis.plot(*np.stack([skeleton[v, :2], reconstruction[v, :2]]).T, color="tab:green",
+                      linestyle=":", linewidth=1)
+    axis.set_aspect("equal")
+    axis.legend(loc="best", fontsize=8)
+    axis.set_title(title)
+    return _save(figure, path)
