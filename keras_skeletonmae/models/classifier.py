@@ -41,6 +41,9 @@ class SkeletonClassifier(BackboneTask):
         freeze_backbone: linear evaluation, see above.
         activation: activation of the head; `None` gives logits (the default), `"softmax"`
             probabilities.
+        seed: int seed of the dropout. With a seed, every backend draws dropout masks from a
+            seed state saved in checkpoints (a resumed run repeats them); without one,
+            PyTorch uses its global generator.
         dtype: dtype policy of the task's own layers.
     """
 
@@ -56,6 +59,7 @@ class SkeletonClassifier(BackboneTask):
         dropout=0.5,
         freeze_backbone=False,
         activation=None,
+        seed=None,
         dtype=None,
         **kwargs,
     ):
@@ -78,7 +82,7 @@ class SkeletonClassifier(BackboneTask):
         self.encoder_copies = [
             backbone.copy_encoder(f"strl_{i}_encoder") for i in range(1, len(self.strl_blocks))
         ]
-        self.dropout_layer = keras.layers.Dropout(dropout, dtype=dtype, name="dropout")
+        self.dropout_layer = keras.layers.Dropout(dropout, seed=seed, dtype=dtype, name="dropout")
         self.predictions = keras.layers.Dense(
             num_classes, activation=activation, dtype=dtype, name="predictions"
         )
@@ -106,6 +110,7 @@ class SkeletonClassifier(BackboneTask):
         self.dropout = dropout
         self.freeze_backbone = freeze_backbone
         self.activation = activation
+        self.seed = seed
         self.compile()
 
     @classmethod
@@ -153,5 +158,6 @@ class SkeletonClassifier(BackboneTask):
             dropout=self.dropout,
             freeze_backbone=self.freeze_backbone,
             activation=self.activation,
+            seed=self.seed,
         )
         return config
