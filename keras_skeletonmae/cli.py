@@ -108,7 +108,7 @@ def _add_model(parser, classifier):
                         "kaggle:// handle); else from scratch")
     parser.add_argument("--frames", type=_positive, help="T (default: the preset's, else 32)")
     parser.add_argument("--persons", type=_positive,
-                        help="M (default: the preset's, else the data's largest)")
+                        help="M (default: the larger of the preset's and the data's)")
     parser.add_argument("--embed-dim", type=_positive, default=64, help="D, from scratch")
     parser.add_argument("--gin-layers", type=_positive, default=3, help="L_D, from scratch")
     parser.add_argument("--hidden-dim", type=_positive, default=256, help="GIN MLP width")
@@ -180,7 +180,7 @@ def build_parser():
     tune.add_argument("--preset", help="start every trial from this preset")
     tune.add_argument("--frames", type=_positive, help="T (default: the preset's, else 32)")
     tune.add_argument("--persons", type=_positive,
-                      help="M (default: the preset's, else the data's largest)")
+                      help="M (default: the larger of the preset's and the data's)")
     tune.add_argument("--trials", type=_positive, default=10)
     tune.add_argument("--epochs", type=_positive, default=10, help="epochs per trial")
     tune.add_argument("--seed", type=int, default=0)

@@ -44,11 +44,11 @@ def preset_metadata(preset):
 
 
 def _input_shape(data, preset, frames, persons):
-    """`(frames, persons)`: given values, else the preset's, else 32 frames and the data's
-    largest person count."""
+    """`(frames, persons)`: given values, else the preset's frames (32 without a preset) and
+    the larger of the preset's and the data's person counts (no person is dropped)."""
     saved = preset_io.read_backbone_config(preset) if preset else {}
     frames = frames or saved.get("num_frames") or DEFAULT_FRAMES
-    persons = persons or saved.get("num_persons") or max(k.shape[0] for k in data.keypoints)
+    persons = persons or max([k.shape[0] for k in data.keypoints] + [saved.get("num_persons", 1)])
     return int(frames), int(persons)
 
 

@@ -1,5 +1,7 @@
-"""The README's main job (examples/pretrain_and_finetune.py) runs end to end on real data."""
+"""The examples run end to end on real data: the README's main job
+(examples/pretrain_and_finetune.py), a custom layout, the semi-supervised protocol, export."""
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -28,3 +30,80 @@ def test_main_job_pretrains_finetunes_and_reports(tmp_path):
         assert 0.0 <= result["test_accuracy"] <= 1.0
     first, last = report["results"][1]["pretrain_loss_first_last"]
     assert first > 0 and last > 0
+
+
+def _run_example(name, *arguments, check=True):
+    """Run examples/<name> on the current backend; returns the CompletedProcess."""
+    command = [sys.executable, os.path.join(ROOT, "examples", name), *map(str, arguments)]
+    env = {**os.environ, "KERAS_BACKEND": keras.backend.backend()}
+    result = subprocess.run(command, capture_output=True, text=True, env=env)
+    if check and result.returncode:
+        pytest.fail(f"{name} exited with {result.returncode}:\n{result.stderr[-3000:]}")
+    return result
+
+
+@pytest.mark.skipif(keras.backend.backend() != "jax", reason="the script is checked once, on JAX")
+def test_custom_layout_example_trains_and_reloads_its_layout(tmp_path):
+    data = require("msr_action3d.pkl")
+    out = _run_example("custom_layout.py", "--data", data, "--frames", "8",
+                       "--pretrain-epochs", "1", "--finetune-epochs", "1",
+                       "--output", tmp_path).stdout
+    assert "Registered SkeletonLayout(name='kinect15', num_joints=15, num_parts=6)" in out
+    assert "reloaded presets       layout 'kinect15'" in out
+    report = json.loads((tmp_path / "results.json").read_text())
+    assert report["layout"]["num_joints"] == 15 and len(report["layout"]["parts"]) == 6
+    assert report["train_shape"][1:] == [1, 8, 15, 3]
+    assert report["reloaded_layout"] == "kinect15"
+    assert 0.0 <= report["test_accuracy"] <= 1.0
+    assert report["reload_max_abs_difference"]["backbone"] < 1e-5
+    assert report["reload_max_abs_difference"]["classifier"] < 1e-5
+    config = json.loads((tmp_path / "backbone" / "config.json").read_text())
+    assert config["config"]["layout"] == "kinect15"  # a registered layout is stored by name
+
+
+@pytest.mark.skipif(keras.backend.backend() != "jax", reason="the script is checked once, on JAX")
+def test_semi_supervised_example_reports_each_fraction(tmp_path):
+    data = require("msr_action3d.pkl")
+    out = _run_example("semi_supervised.py", "--data", data, "--fractions", "0.01",
+                       "--frames", "8", "--pretrain-epochs", "1", "--finetune-epochs", "1",
+                       "--output", tmp_path).stdout
+    assert "scratch top-1" in out and "pre-trained top-1" in out
+    report = json.loads((tmp_path / "results.json").read_text())
+    assert report["train_sequences"] == 284
+    [row] = report["results"]
+    # 1% of 9-15 sequences per class rounds to the minimum: one per class, 20 classes.
+    assert row["fraction"] == 0.01 and row["labelled_sequences"] == 20
+    assert 0.0 <= row["scratch_top1"] <= 1.0 and 0.0 <= row["pretrained_top1"] <= 1.0
+    assert (tmp_path / "pretrained_backbone" / "model.weights.h5").is_file()
+
+
+def _saved_model_export_unavailable():
+    return importlib.util.find_spec("tensorflow") is None or (
+        keras.backend.backend() == "torch" and importlib.util.find_spec("torch_xla") is None)
+
+
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow",
+                    reason="the export is checked once, on TensorFlow")
+def test_export_example_serves_what_predict_returns(tmp_path):
+    data = require("msr_action3d.pkl")
+    out = _run_example("export.py", "--data", data, "--samples", "8", "--output", tmp_path).stdout
+    assert "tf_saved_model" in out
+    report = json.loads((tmp_path / "results.json").read_text())
+    assert report["sequences"] == 8
+    saved_model = report["exports"]["tf_saved_model"]
+    assert saved_model["max_abs_difference"] < 1e-4
+    assert saved_model["top1_agreement"] == 1.0
+    assert (tmp_path / "saved_model" / "saved_model.pb").is_file()
+    assert "onnx" in report["exports"]  # exported and checked, or skipped with the reason
+
+
+@pytest.mark.skipif(not _saved_model_export_unavailable(),
+                    reason="a SavedModel can be exported here (checked on TensorFlow)")
+def test_export_example_says_what_to_install_where_it_cannot_export(tmp_path):
+    data = require("msr_action3d.pkl")
+    result = _run_example("export.py", "--data", data, "--samples", "2", "--output", tmp_path,
+                          check=False)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "pip install" in result.stderr
+    assert not (tmp_path / "results.json").exists()

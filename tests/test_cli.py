@@ -1,0 +1,261 @@
+"""The `skeletonmae` command line, each subcommand on real data with tiny budgets."""
+
+import importlib.util
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+
+from keras_skeletonmae import SkeletonClassifier, SkeletonMAEPretrainer
+from keras_skeletonmae.cli import main
+from keras_skeletonmae.data import label_subset
+from keras_skeletonmae.data.any_format import load_skeletons
+from keras_skeletonmae.workflows import preset_metadata, usable_split
+from real_data import require
+
+TINY = ["--embed-dim", "16", "--gin-layers", "1", "--hidden-dim", "32", "--frames", "16"]
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def run_cli(*argv):
+    return main([str(a) for a in argv])
+
+
+def assert_png(path):
+    import matplotlib.image
+
+    assert path.read_bytes()[:8] == PNG_SIGNATURE, path
+    height, width = matplotlib.image.imread(path).shape[:2]
+    assert height > 100 and width > 100, path
+
+
+def load_json(path):
+    return json.loads(path.read_text())
+
+
+@pytest.fixture(scope="module")
+def pretrained(tmp_path_factory):
+    output = tmp_path_factory.mktemp("pretrain")
+    assert run_cli("pretrain", "--data", require("msr_action3d.pkl"), "--split", "xsub_train",
+                   *TINY, "--epochs", 2, "--learning-rate", 1e-3, "--output", output) == 0
+    return output
+
+
+def test_pretrain_writes_config_metrics_checkpoint_preset_and_figures(pretrained):
+    config = load_json(pretrained / "config.json")
+    assert config["split"] == "xsub_train" and config["backend"] == keras.backend.backend()
+    metrics = load_json(pretrained / "metrics.json")
+    assert [row["epoch"] for row in metrics] == [1, 2]
+    assert all(np.isfinite(row["loss"]) and row["loss"] > 0 for row in metrics)
+    csv_lines = (pretrained / "metrics.csv").read_text().splitlines()
+    assert csv_lines[0].split(",")[:2] == ["epoch", "loss"] and len(csv_lines) == 3
+    assert (pretrained / "checkpoints" / "LATEST").read_text() == "epoch_0002"
+    model = SkeletonMAEPretrainer.from_preset(pretrained / "preset")
+    assert model.backbone.layout.name == "kinect20" and model.backbone.num_frames == 16
+    metadata = load_json(pretrained / "preset" / "metadata.json")
+    assert metadata["recipe"]["epochs"] == 2 and "xsub_train" in metadata["training_data"]
+    assert_png(pretrained / "figures" / "training_curves.png")
+    assert_png(pretrained / "figures" / "masked_reconstruction.png")
+
+
+def test_finetune_on_ten_percent_of_labels_evaluates_on_the_val_split(pretrained, tmp_path):
+    assert run_cli("finetune", "--data", require("msr_action3d.pkl"), "--train-split",
+                   "xsub_train", "--val-split", "xsub_val", "--label-fraction", 0.1,
+                   "--preset", pretrained / "preset", "--strl-layers", 1, "--epochs", 1,
+                   "--output", tmp_path) == 0
+    results = load_json(tmp_path / "results.json")
+    train = usable_split(load_skeletons(require("msr_action3d.pkl")), "xsub_train")
+    assert results["train_sequences"] == len(label_subset(train, 0.1, seed=0)) < len(train) / 5
+    evaluation = load_json(tmp_path / "evaluation.json")
+    assert evaluation["split"] == "xsub_val" and evaluation["num_samples"] == 273
+    assert 0 <= evaluation["top1_accuracy"] <= evaluation["top5_accuracy"] <= 1
+    assert np.array(evaluation["confusion_matrix"]).sum() == 273
+    assert "val_accuracy" in load_json(tmp_path / "metrics.json")[0]
+    assert_png(tmp_path / "figures" / "confusion_matrix.png")
+    assert_png(tmp_path / "figures" / "training_curves.png")
+    classifier = SkeletonClassifier.from_preset(tmp_path / "preset")
+    assert classifier.num_classes == 20 and len(classifier.strl_blocks) == 1
+
+
+def test_linear_evaluation_keeps_the_pretrained_encoder(pretrained, tmp_path):
+    assert run_cli("linear", "--data", require("msr_action3d.pkl"), "--train-split",
+                   "xsub_train", "--val-split", "xsub_val", "--preset", pretrained / "preset",
+                   "--epochs", 1, "--output", tmp_path) == 0
+    linear = SkeletonClassifier.from_preset(tmp_path / "preset")
+    assert linear.freeze_backbone and not linear.strl_blocks
+    before = SkeletonMAEPretrainer.from_preset(pretrained / "preset").backbone.get_weights()
+    for a, b in zip(before, linear.backbone.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert "top1_accuracy" in load_json(tmp_path / "results.json")["evaluation"]
+
+
+def test_transfer_to_another_layout_with_the_same_channels(pretrained, tmp_path):
+    """Pre-trained on MSR (kinect20, 3D), fine-tuned on NTU files (ntu25, 3D)."""
+    assert run_cli("finetune", "--data", require("ntu_samples"), "--preset",
+                   pretrained / "preset", "--strl-layers", 1, "--epochs", 1,
+                   "--batch-size", 2, "--output", tmp_path) == 0
+    classifier = SkeletonClassifier.from_preset(tmp_path / "preset")
+    assert classifier.backbone.layout.name == "ntu25"
+    assert classifier.backbone.num_persons == 2  # A058 has two persons; the preset had one
+
+
+def test_evaluate_reproduces_the_preset_model_card(tmp_path):
+    card = preset_metadata("skeletonmae_jhmdb15_jhmdb_classifier")
+    assert run_cli("evaluate", "--data", require("jhmdb_2d.pkl"), "--split", "test1",
+                   "--preset", "skeletonmae_jhmdb15_jhmdb_classifier", "--output", tmp_path) == 0
+    evaluation = load_json(tmp_path / "evaluation.json")
+    assert evaluation["top1_accuracy"] == pytest.approx(card["results"]["finetune_accuracy"],
+                                                        abs=2e-3)
+    assert evaluation["class_names"] == card["class_names"]
+    assert 0 < evaluation["mean_class_accuracy"] <= 1
+    assert_png(tmp_path / "figures" / "confusion_matrix.png")
+
+
+def test_predict_names_real_classes_per_sequence_and_person(tmp_path, capsys):
+    assert run_cli("predict", "--data", require("jhmdb_2d.pkl"), "--split", "test1",
+                   "--preset", "skeletonmae_jhmdb15_jhmdb_classifier", "--top-k", 3,
+                   "--output", tmp_path) == 0
+    predictions = load_json(tmp_path / "predictions.json")
+    names = set(preset_metadata("skeletonmae_jhmdb15_jhmdb_classifier")["class_names"])
+    assert len(predictions) == 176
+    for row in predictions:
+        assert len(row["top_k"]) == 3 and {c["class"] for c in row["top_k"]} <= names
+        assert [p["person"] for p in row["persons"]] == [0]
+        assert row["persons"][0]["top_k"][0]["class"] in names
+    assert predictions[0]["id"] in capsys.readouterr().out
+
+
+def test_presets_and_info(capsys):
+    assert run_cli("presets") == 0
+    listed = capsys.readouterr().out
+    assert "skeletonmae_kinect20_msr_classifier" in listed and "SkeletonClassifier" in listed
+    assert run_cli("info") == 0
+    assert json.loads(capsys.readouterr().out)["backend"] == keras.backend.backend()
+
+
+def test_options_come_from_a_toml_file_and_the_command_line_wins(tmp_path):
+    config = tmp_path / "run.toml"
+    config.write_text('epochs = 1\nframes = 8\n[pretrain]\ngin-layers = 1\nembed_dim = 8\n'
+                      'hidden_dim = 16\nsplit = "xsub_val"\n')
+    output = tmp_path / "run"
+    assert run_cli("pretrain", "--config", config, "--data", require("msr_action3d.pkl"),
+                   "--frames", 4, "--output", output) == 0
+    saved = load_json(output / "config.json")
+    assert (saved["epochs"], saved["gin_layers"], saved["embed_dim"]) == (1, 1, 8)
+    assert saved["split"] == "xsub_val" and saved["frames"] == 4
+
+
+BAD_ARGUMENTS = {
+    "missing file": (["evaluate", "--data", "/no/such/file.pkl", "--preset", "x"], "does not exist"),
+    "unknown preset": (["evaluate", "--data", "{jhmdb}", "--split", "test1", "--preset", "nope"],
+                       "Unknown preset 'nope'"),
+    "unknown layout": (["pretrain", "--data", "{msr}", "--layout", "nope"], "Unknown layout 'nope'"),
+    "unknown split": (["evaluate", "--data", "{jhmdb}", "--split", "nope", "--preset",
+                       "skeletonmae_jhmdb15_jhmdb_classifier"], "unknown split 'nope'"),
+    "incompatible preset and data": (["evaluate", "--data", "{msr}", "--split", "xsub_val",
+                                      "--preset", "skeletonmae_jhmdb15_jhmdb_classifier"],
+                                     "2 channels per joint"),
+    "missing data": (["finetune"], "needs --data"),
+    "fraction out of range": (["finetune", "--data", "{msr}", "--label-fraction", "2"],
+                              "must be in (0, 1]"),
+    "unknown subcommand": (["train"], "invalid choice"),
+    "resume without a run": (["pretrain", "--data", "{msr}", "--resume", "--output", "{tmp}"],
+                             "no run to resume"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_ARGUMENTS))
+def test_bad_arguments_exit_with_one_sentence(case, tmp_path, capsys):
+    argv, message = BAD_ARGUMENTS[case]
+    paths = {"{msr}": require("msr_action3d.pkl"), "{jhmdb}": require("jhmdb_2d.pkl"),
+             "{tmp}": tmp_path / "empty"}
+    argv = [str(paths.get(a, a)) for a in argv]
+    try:
+        status = main(argv)
+    except SystemExit as exit:  # argparse's own errors
+        status = exit.code
+    assert status == 2
+    error = capsys.readouterr().err.strip()
+    assert message in error and "Traceback" not in error
+    assert len(error.splitlines()) == 1, error
+
+
+def test_bad_toml_key_is_named(tmp_path, capsys):
+    config = tmp_path / "run.toml"
+    config.write_text("[pretrain]\nlayers = 3\n")
+    with pytest.raises(SystemExit) as exit:
+        main(["pretrain", "--config", str(config)])
+    assert exit.value.code == 2
+    error = capsys.readouterr().err.strip()
+    assert "unknown option 'layers'" in error and len(error.splitlines()) == 1
+
+
+def _cli_process(argv, kill_in_second_epoch=False):
+    """`python -m keras_skeletonmae ARGV` on this backend; with `kill_in_second_epoch`, the
+    process SIGKILLs itself after batch 10 of the second epoch (a crash mid-epoch)."""
+    environment = {**os.environ, "KERAS_BACKEND": keras.backend.backend()}
+    code = ["-m", "keras_skeletonmae"]
+    if kill_in_second_epoch:
+        code = ["-c", KILL_IN_SECOND_EPOCH]
+    return subprocess.Popen([sys.executable, *code, *map(str, argv)], env=environment,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+KILL_IN_SECOND_EPOCH = """
+import os, signal, sys
+from keras_skeletonmae import cli, workflows
+
+class KillInSecondEpoch(workflows._EpochProgress):
+    def on_epoch_begin(self, epoch, logs=None):
+        self.current_epoch = epoch
+        super().on_epoch_begin(epoch, logs)
+
+    def on_train_batch_end(self, batch, logs=None):
+        super().on_train_batch_end(batch, logs)
+        if self.current_epoch == 1 and batch == 10:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+workflows._EpochProgress = KillInSecondEpoch
+sys.exit(cli.main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.slow
+def test_a_run_killed_mid_epoch_resumes_to_the_uninterrupted_result(tmp_path):
+    argv = ["finetune", "--data", require("msr_action3d.pkl"), "--train-split", "xsub_train",
+            "--val-split", "xsub_val", *TINY, "--strl-layers", 1, "--batch-size", 8,
+            "--epochs", 3]
+    full = _cli_process([*argv, "--output", tmp_path / "full"])
+    killed = _cli_process([*argv, "--output", tmp_path / "killed"], kill_in_second_epoch=True)
+    log = killed.communicate()[0]
+    assert killed.returncode == -signal.SIGKILL, log
+    assert len(load_json(tmp_path / "killed" / "metrics.json")) == 1
+    resumed = _cli_process([*argv, "--output", tmp_path / "killed", "--resume"])
+    log = resumed.communicate()[0]
+    assert resumed.returncode == 0, log
+    assert "Resuming" in log and "Epoch 3/3" in log
+    assert full.wait() == 0, full.communicate()[0]
+    expected = load_json(tmp_path / "full" / "metrics.json")
+    got = load_json(tmp_path / "killed" / "metrics.json")
+    assert [r["epoch"] for r in got] == [1, 2, 3]
+    for a, b in zip(expected, got):
+        for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
+            assert b[key] == pytest.approx(a[key], rel=1e-6, abs=1e-7), (a["epoch"], key)
+    assert load_json(tmp_path / "killed" / "evaluation.json")["top1_accuracy"] == pytest.approx(
+        load_json(tmp_path / "full" / "evaluation.json")["top1_accuracy"])
+
+
+def test_backend_option_switches_the_process_backend():
+    others = [b for b in ("jax", "torch", "tensorflow")
+              if b != keras.backend.backend() and importlib.util.find_spec(b) is not None]
+    if not others:
+        pytest.skip("no other backend is installed here")
+    process = _cli_process(["info", "--backend", others[0]])
+    out = process.communicate()[0]
+    assert process.returncode == 0, out
+    assert json.loads(out[out.index("{"):])["backend"] == others[0]
