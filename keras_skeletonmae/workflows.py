@@ -77,6 +77,23 @@ class _EpochProgress(keras.callbacks.ProgbarLogger):
         super().set_params({**params, "epochs": self.total_epochs})
 
 
+def _build_task(task_class, config, data, frames, persons, learning_rate, **task_arguments):
+    """A compiled `task_class` for `data`: around `config["preset"]` (its layout, frames and
+    persons adapted to the data) or a new backbone; Adam at `config["learning_rate"]` or
+    `learning_rate`."""
+    keras.utils.set_random_seed(config["seed"])
+    overrides = _backbone_overrides(data, frames, persons)
+    if config["preset"]:
+        model = task_class.from_preset(config["preset"], **overrides, **task_arguments)
+    else:
+        backbone = SkeletonMAEBackbone(**overrides, embed_dim=config["embed_dim"],
+                                       num_layers=config["gin_layers"],
+                                       hidden_dim=config["hidden_dim"])
+        model = task_class(backbone, **task_arguments)
+    model.compile(optimizer=keras.optimizers.Adam(config["learning_rate"] or learning_rate))
+    return model
+
+
 def _start_run(output, config, resume, build):
     """`(run, model, history)`: a new run from `build()`, or the checkpoint of an earlier run
     with the same `config` when `resume`."""
@@ -133,17 +150,8 @@ def pretrain(config):
                           seed=config["seed"])
 
     def build():
-        keras.utils.set_random_seed(config["seed"])
-        overrides = _backbone_overrides(data, frames, persons)
-        if config["preset"]:
-            model = SkeletonMAEPretrainer.from_preset(config["preset"], **overrides, **task_arguments)
-        else:
-            backbone = SkeletonMAEBackbone(**overrides, embed_dim=config["embed_dim"],
-                                           num_layers=config["gin_layers"],
-                                           hidden_dim=config["hidden_dim"])
-            model = SkeletonMAEPretrainer(backbone, **task_arguments)
-        model.compile(optimizer=keras.optimizers.Adam(config["learning_rate"] or 1.5e-4))
-        return model
+        return _build_task(SkeletonMAEPretrainer, config, data, frames, persons, 1.5e-4,
+                           **task_arguments)
 
     run, model, history = _start_run(config["output"], config, config["resume"], build)
     dataset = SkeletonDataset(data, config["batch_size"], frames, persons,
@@ -205,20 +213,10 @@ def finetune(config, linear=False):
         raise ValueError("linear evaluation needs a pre-trained encoder: pass --preset.")
 
     def build():
-        keras.utils.set_random_seed(config["seed"])
-        overrides = _backbone_overrides(train, frames, persons)
-        arguments = dict(num_classes=num_classes, dropout=config["dropout"],
-                         num_strl_layers=config["strl_layers"], freeze_backbone=linear,
-                         seed=config["seed"])
-        if config["preset"]:
-            model = SkeletonClassifier.from_preset(config["preset"], **overrides, **arguments)
-        else:
-            backbone = SkeletonMAEBackbone(**overrides, embed_dim=config["embed_dim"],
-                                           num_layers=config["gin_layers"],
-                                           hidden_dim=config["hidden_dim"])
-            model = SkeletonClassifier(backbone, **arguments)
-        model.compile(optimizer=keras.optimizers.Adam(config["learning_rate"] or 1e-3))
-        return model
+        return _build_task(SkeletonClassifier, config, train, frames, persons, 1e-3,
+                           num_classes=num_classes, dropout=config["dropout"],
+                           num_strl_layers=config["strl_layers"], freeze_backbone=linear,
+                           seed=config["seed"])
 
     run, model, history = _start_run(config["output"], config, config["resume"], build)
     validation = None
