@@ -259,3 +259,15 @@ def test_backend_option_switches_the_process_backend():
     out = process.communicate()[0]
     assert process.returncode == 0, out
     assert json.loads(out[out.index("{"):])["backend"] == others[0]
+
+
+def test_tune_saves_the_best_trial_as_a_preset(tmp_path):
+    assert run_cli("tune", "--data", require("jhmdb_2d.pkl"), "--train-split", "train1",
+                   "--val-split", "test1", "--trials", 1, "--epochs", 1, "--frames", 8,
+                   "--output", tmp_path) == 0
+    results = load_json(tmp_path / "results.json")
+    assert results["objective"] == "val_accuracy" and results["trials"] == 1
+    assert 0 <= results["best_score"] <= 1
+    classifier = SkeletonClassifier.from_preset(tmp_path / "preset")
+    assert classifier.num_classes == 14 and classifier.backbone.num_frames == 8
+    assert classifier.backbone.embed_dim == results["best_hyperparameters"]["embed_dim"]
