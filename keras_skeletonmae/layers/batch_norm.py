@@ -1,6 +1,9 @@
-"""The one BatchNormalization configuration every layer of the package uses."""
+"""The one BatchNormalization configuration every layer of the package uses, and its fast path."""
 
 import keras
+from keras import ops
+
+from keras_skeletonmae.losses import replicas_in_sync
 
 # PyTorch's default (momentum 0.1 there = 0.9 here), as in GraphMAE and CTR-GCN. Keras's 0.99
 # leaves the moving statistics far from the data after the few thousand steps of a small data set,
@@ -10,3 +13,75 @@ MOMENTUM = 0.9
 
 def batch_norm(name, dtype=None):
     return keras.layers.BatchNormalization(momentum=MOMENTUM, dtype=dtype, name=name)
+
+
+def normalize(norm, x, training=None, prelu=None, bias=None):
+    """`norm(x + bias, training)`, then `prelu(...)` if given, as one scale-and-shift per channel.
+
+    The same result as calling the built layers (`norm` a channels-last `BatchNormalization`,
+    `prelu` a `PReLU` with one slope per channel), with their variables and the moving-statistics
+    update, in fewer element-wise passes and on `x` of any rank (the layers may have been built for
+    another). A `bias` (a preceding Dense's) is folded into the shift instead of being added to
+    `x`: in training its gradient is exactly 0, as the batch mean cancels it. Computes in float32
+    like `BatchNormalization`; returns `norm`'s compute dtype. Under a `tf.distribute` strategy the
+    statistics are those of the global batch (synchronized across replicas), as they are under
+    JAX's data parallelism.
+    """
+    x = ops.cast(x, "float32")
+    bias = 0.0 if bias is None else ops.cast(bias, "float32")
+    gamma, beta = ops.cast(norm.gamma, "float32"), ops.cast(norm.beta, "float32")
+    if not (training and norm.trainable):
+        scale = gamma * ops.rsqrt(norm.moving_variance + norm.epsilon)
+        x = x * scale + (beta + (bias - norm.moving_mean) * scale)
+    elif keras.backend.backend() == "torch":
+        x, mean, variance = _torch_batch_norm(x, gamma, beta + bias - bias, norm.epsilon)
+        _update_moving_statistics(norm, mean + bias, variance)
+    else:
+        axes = tuple(range(len(x.shape) - 1))
+        mean, variance = ops.moments(x, axes, synchronized=replicas_in_sync() > 1)
+        mean = mean + bias
+        _update_moving_statistics(norm, mean, variance)
+        scale = gamma * ops.rsqrt(variance + norm.epsilon)
+        x = x * scale + (beta + (bias - mean) * scale)
+    if prelu is not None:
+        alpha = ops.reshape(ops.cast(prelu.alpha, "float32"), (-1,))
+        x = ops.relu(x) - alpha * ops.relu(-x)  # PReLU's own formula
+    return ops.cast(x, norm.compute_dtype)
+
+
+def _update_moving_statistics(norm, mean, variance):
+    momentum = norm.momentum
+    norm.moving_mean.assign(norm.moving_mean * momentum + mean * (1.0 - momentum))
+    norm.moving_variance.assign(norm.moving_variance * momentum + variance * (1.0 - momentum))
+
+
+def _torch_batch_norm(x, gamma, beta, epsilon):
+    """Training-mode batch norm in PyTorch's fused kernels (forward and backward, a few passes
+    instead of about twenty): `(normalized x, batch mean, batch variance)`."""
+    import torch
+
+    flat = x.reshape(-1, x.shape[-1])  # channels on axis 1, as PyTorch wants them
+    y, mean, inverse_std = torch.native_batch_norm(
+        flat, gamma, beta, None, None, True, 0.0, epsilon
+    )
+    variance = inverse_std.detach() ** -2 - epsilon
+    return y.reshape(x.shape), mean.detach(), variance
+
+
+def dense_normalize(dense, norm, x, training=None, prelu=None):
+    """`normalize(norm, dense(x), training, prelu)`, the Dense's bias folded into the shift.
+
+    The product runs on `x` flattened to rows `(-1, features)`: one plain 2-D matrix product for
+    the forward pass and each gradient, which XLA runs without transposing the activations.
+    """
+    rows = ops.reshape(x, (-1, x.shape[-1]))
+    y = ops.matmul(rows, ops.cast(dense.kernel, x.dtype))
+    y = normalize(norm, y, training, prelu, dense.bias)
+    return ops.reshape(y, outer_shape(x) + (dense.units,))
+
+
+def outer_shape(x):
+    """`x`'s shape without the last axis, for `ops.reshape` to undo a flattening to rows: -1 for
+    the batch axis, static sizes where known, dynamic ones elsewhere."""
+    dynamic = ops.shape(x)
+    return (-1,) + tuple(dynamic[i] if d is None else d for i, d in enumerate(x.shape[1:-1], 1))

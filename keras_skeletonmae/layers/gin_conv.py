@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from keras_skeletonmae.layers.batch_norm import batch_norm
+from keras_skeletonmae.layers.batch_norm import batch_norm, dense_normalize, outer_shape
 from keras_skeletonmae.layouts import get_layout, layout_to_config_value
 
 
@@ -101,12 +101,19 @@ class GINConv(keras.layers.Layer):
         return ops.einsum("vu,...ud->...vd", propagation, inputs)
 
     def call(self, inputs, training=None):
-        x = self.hidden_dense(self.aggregate(inputs))
-        x = self.hidden_activation(self.hidden_norm(x, training=training))
-        x = self.output_dense(x)
+        # Every joint of every frame graph is one row of a 2-D (rows, features) matrix for the
+        # MLP: one plain matrix product per Dense (and per gradient), no per-layer transposes.
+        joints, features = self.layout.num_joints, inputs.shape[-1]
+        x = self.aggregate(ops.reshape(inputs, (-1, joints, features)))
+        x = ops.reshape(x, (-1, features))
+        x = dense_normalize(
+            self.hidden_dense, self.hidden_norm, x, training, self.hidden_activation
+        )
         if self.output_activation:
-            x = self.output_prelu(self.output_norm(x, training=training))
-        return x
+            x = dense_normalize(self.output_dense, self.output_norm, x, training, self.output_prelu)
+        else:
+            x = self.output_dense(x)
+        return ops.reshape(x, outer_shape(inputs) + (self.units,))
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (self.units,)

@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from keras_skeletonmae.layers.batch_norm import batch_norm
+from keras_skeletonmae.layers.batch_norm import batch_norm, dense_normalize, normalize
 
 
 @keras.saving.register_keras_serializable(package="keras_skeletonmae")
@@ -85,13 +85,12 @@ class MultiScaleTemporalConv(keras.layers.Layer):
 
     @staticmethod
     def _run(layers, x, training):
-        for layer in layers:
-            if layer == "relu":
-                x = ops.relu(x)
-            elif isinstance(layer, keras.layers.BatchNormalization):
-                x = layer(x, training=training)
-            else:
-                x = layer(x)
+        """One branch: 1x1 -> BN, then, if it has them, ReLU -> temporal op -> BN."""
+        pointwise, norm, *rest = layers
+        x = dense_normalize(pointwise, norm, x, training)
+        if rest:
+            _, temporal, norm_out = rest  # "relu", a Conv2D or MaxPooling2D, a BN
+            x = normalize(norm_out, temporal(ops.relu(x)), training)
         return x
 
     def call(self, inputs, training=None):

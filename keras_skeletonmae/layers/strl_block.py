@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from keras_skeletonmae.layers.batch_norm import batch_norm
+from keras_skeletonmae.layers.batch_norm import batch_norm, dense_normalize
 from keras_skeletonmae.layers.multiscale_temporal_conv import MultiScaleTemporalConv
 
 PERSON_INTERACTIONS = ("add", "none")
@@ -87,7 +87,7 @@ class STRLBlock(keras.layers.Layer):
             combined = ops.concatenate([features, repeated], axis=-1)
         else:
             combined = features + repeated
-        spatial = self.spatial_norm(self.spatial_dense(combined), training=training)
+        spatial = dense_normalize(self.spatial_dense, self.spatial_norm, combined, training)
         spatial = ops.relu(spatial + self.residual_dense(features))
         return ops.relu(self.temporal(spatial, training=training))
 

@@ -13,6 +13,19 @@ class FunctionalModel(keras.Model):
     variables through it; bypassing it lets gradients accumulate across steps).
     """
 
+    def compile(self, *args, jit_compile="auto", **kwargs):
+        """Keras's `compile`, but `jit_compile="auto"` means XLA on TensorFlow without a GPU too.
+
+        Keras turns XLA off on TensorFlow CPUs; for these models it is faster there as well
+        (`benchmarks/README.md`). Under a `tf.distribute` strategy, Keras's choice stands.
+        """
+        if jit_compile == "auto" and keras.backend.backend() == "tensorflow":
+            import tensorflow as tf
+
+            if not (tf.distribute.has_strategy() or kwargs.get("run_eagerly")):
+                jit_compile = True
+        super().compile(*args, jit_compile=jit_compile, **kwargs)
+
     def __setattr__(self, name, value):
         if keras.backend.backend() == "torch" and "_modules" not in self.__dict__:
             return object.__setattr__(self, name, value)

@@ -4,7 +4,7 @@ import keras
 from keras import ops
 
 from keras_skeletonmae.layers import BodyPartMasking, GINConv
-from keras_skeletonmae.losses import reweighted_cosine_error
+from keras_skeletonmae.losses import replicas_in_sync, reweighted_cosine_error
 from keras_skeletonmae.models.task import BackboneTask
 
 TARGETS = ("coordinates", "embedding")
@@ -133,12 +133,14 @@ class SkeletonMAEPretrainer(BackboneTask):
         super().compile(optimizer=optimizer, **kwargs)
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        """The re-weighted cosine error plus any added losses; under `tf.distribute`, this
+        replica's share (Keras sums the replicas' gradients and reports the sum)."""
         loss = reweighted_cosine_error(
             y_pred["target"], y_pred["reconstruction"], y_pred["mask"], self.beta
         )
         for extra in self.losses:
             loss = loss + ops.cast(ops.sum(extra), "float32")
-        return loss
+        return loss / replicas_in_sync()
 
     def get_config(self):
         config = super().get_config()
