@@ -4,19 +4,6 @@ import keras
 from keras import ops
 
 
-def replicas_in_sync():
-    """Replicas computing one step together under `tf.distribute` (TensorFlow), else 1.
-
-    A `tf.distribute` strategy runs the step once per replica and sums the replicas' gradients,
-    so a loss computed outside Keras's compiled losses must be divided by this number.
-    """
-    if keras.backend.backend() != "tensorflow":
-        return 1
-    import tensorflow as tf
-
-    return tf.distribute.get_strategy().num_replicas_in_sync
-
-
 def reweighted_cosine_error(target, reconstruction, mask, beta=2.0):
     """Mean over masked joints of `(1 - cos(x_i, z_i))^beta` (the paper's loss, beta = 2).
 

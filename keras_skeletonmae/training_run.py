@@ -66,10 +66,14 @@ class RunDirectory:
             if old.name != folder.name:
                 shutil.rmtree(old)
 
+    @property
+    def has_checkpoint(self):
+        return (self.checkpoints / LATEST_FILE).is_file()
+
     def load_checkpoint(self):
         """`(model, history)` of the last checkpoint; `len(history)` epochs are done."""
         latest = self.checkpoints / LATEST_FILE
-        if not latest.is_file():
+        if not self.has_checkpoint:
             raise ValueError(f"{self.path} has no checkpoint to resume from ({latest} is "
                              "missing: the run stopped before its first epoch ended).")
         folder = self.checkpoints / latest.read_text().strip()

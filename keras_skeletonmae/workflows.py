@@ -99,7 +99,7 @@ def _start_run(output, config, resume, build):
     with the same `config` when `resume`."""
     run = RunDirectory(output)
     if not resume:
-        if (run.checkpoints / "LATEST").exists():
+        if run.has_checkpoint:
             raise ValueError(f"{run.path} already holds a run: pass --resume to continue it or "
                              "choose another --output.")
         run.write_json(CONFIG_FILE, config)

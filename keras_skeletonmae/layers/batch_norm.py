@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from keras_skeletonmae.losses import replicas_in_sync
+from keras_skeletonmae.distribution import replicas_in_sync
 
 # PyTorch's default (momentum 0.1 there = 0.9 here), as in GraphMAE and CTR-GCN. Keras's 0.99
 # leaves the moving statistics far from the data after the few thousand steps of a small data set,
@@ -34,6 +34,8 @@ def normalize(norm, x, training=None, prelu=None, bias=None):
         scale = gamma * ops.rsqrt(norm.moving_variance + norm.epsilon)
         x = x * scale + (beta + (bias - norm.moving_mean) * scale)
     elif keras.backend.backend() == "torch":
+        # `+ bias - bias` keeps the bias in the graph: its gradient is then exactly 0, as on the
+        # other backends, instead of missing.
         x, mean, variance = _torch_batch_norm(x, gamma, beta + bias - bias, norm.epsilon)
         _update_moving_statistics(norm, mean + bias, variance)
     else:

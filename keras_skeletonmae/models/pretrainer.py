@@ -4,7 +4,8 @@ import keras
 from keras import ops
 
 from keras_skeletonmae.layers import BodyPartMasking, GINConv
-from keras_skeletonmae.losses import replicas_in_sync, reweighted_cosine_error
+from keras_skeletonmae.distribution import replicas_in_sync
+from keras_skeletonmae.losses import reweighted_cosine_error
 from keras_skeletonmae.models.task import BackboneTask
 
 TARGETS = ("coordinates", "embedding")
