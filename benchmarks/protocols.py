@@ -3,7 +3,9 @@
 For each selected set (MSR Action3D cross-subject; JHMDB splits 1-3) and seed, every cell is a
 `skeletonmae` command run in-process (`keras_skeletonmae.cli.main`), with one recipe and one
 budget for all of them (the presets' recipe: T = 32, D = 64, 2 GIN layers of width 128, 2 STRL
-layers, dropout 0.3; pre-training Adam 1e-3 batch 32; fine-tuning Adam 1e-3 batch 16):
+layers, dropout 0.3; pre-training Adam 1e-3 batch 32; fine-tuning Adam 1e-3 batch 16; the
+command line's defaults: cosine decay of the learning rate, random rotation and scale of the
+training sequences, for pre-training and fine-tuning alike):
 
 - `scratch_full`      the SSL classifier from scratch, all training labels;
 - `pretrained_full`   SkeletonMAE pre-trained on the training split's skeletons (labels unused),
@@ -65,14 +67,13 @@ CLASSIFIER = ["--strl-layers", "2", "--dropout", "0.3"]
 PRETRAIN = ["--learning-rate", "1e-3", "--batch-size", "32"]
 FINETUNE = ["--learning-rate", "1e-3", "--batch-size", "16"]
 # Chosen so the full protocol (both sets, all splits, 3 seeds, transfer on JHMDB split 1) fits in
-# about 80 of the 90 minutes allowed on a shared 2-core CPU; the arithmetic is in docs/results.md.
-# The 10% cells see a tenth of the sequences per epoch, so they get more epochs (the same for
-# scratch and pre-trained): by default 3x the fine-tuning epochs. The measurements reported in
-# docs/results.md used --pretrain-epochs 20 --finetune-epochs 15 (10% cells 45), which would
-# take about 140 minutes for the full protocol here.
-DEFAULT_PRETRAIN_EPOCHS = 20
-DEFAULT_FINETUNE_EPOCHS = 8
-LOW_LABEL_EPOCH_FACTOR = 3
+# the 90 minutes allowed on this 2-core CPU with the TensorFlow backend (the fastest here, see
+# benchmarks/README.md); the measured times are in docs/results.md. The 10% cells see a tenth of
+# the sequences per epoch, so they get more epochs (the same for scratch and pre-trained):
+# 2.5x the fine-tuning epochs by default.
+DEFAULT_PRETRAIN_EPOCHS = 40
+DEFAULT_FINETUNE_EPOCHS = 30
+LOW_LABEL_EPOCH_FACTOR = 2.5
 QUICK_EPOCHS = 1
 
 
@@ -175,6 +176,8 @@ def main(argv=None):
                         help="run only the MSR -> JHMDB transfer cells (needs both sets)")
     parser.add_argument("--quick", action="store_true",
                         help=f"smoke budget: {QUICK_EPOCHS} epoch(s) everywhere")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="(set, split, seed) groups run at once, each in its own process")
     parser.add_argument("--output", type=Path, default=Path("runs/protocols"))
     args = parser.parse_args(argv)
     pretrain_epochs = args.pretrain_epochs or (QUICK_EPOCHS if args.quick
@@ -182,7 +185,7 @@ def main(argv=None):
     finetune_epochs = args.finetune_epochs or (QUICK_EPOCHS if args.quick
                                                else DEFAULT_FINETUNE_EPOCHS)
     low_label_epochs = args.low_label_epochs or (QUICK_EPOCHS if args.quick else
-                                                 LOW_LABEL_EPOCH_FACTOR * finetune_epochs)
+                                                 round(LOW_LABEL_EPOCH_FACTOR * finetune_epochs))
     epoch_budget = (finetune_epochs, low_label_epochs)
     seeds = list(range(args.seeds))
     for name in args.sets:
@@ -199,79 +202,109 @@ def main(argv=None):
     runs = []  # one row per command
     accuracy = {}  # (set, split, protocol) -> {seed: evaluation}
 
-    def record(key, seed, results, seconds, row):
-        evaluation = results["evaluation"]
-        accuracy.setdefault(key, {})[seed] = evaluation
-        row.update(set=key[0], split=key[1], protocol=key[2], seed=seed,
-                   top1=evaluation["top1_accuracy"],
-                   mean_class=evaluation["mean_class_accuracy"],
-                   train_sequences=results["train_sequences"])
-
     pretrain_common = [*ARCHITECTURE, *PRETRAIN, "--epochs", pretrain_epochs]
     finetune_common = [*ARCHITECTURE, *CLASSIFIER, *FINETUNE]
-
-    def epochs(fraction):
-        return ["--epochs", finetune_epochs if fraction == 1 else low_label_epochs]
+    groups = []  # (set, split, seed) groups, each an independent list of commands
     for name in [] if args.transfer_only else args.sets:
-        spec = SETS[name]
-        data = DATA_DIR / spec["file"]
-        splits = spec["splits"] if name != "jhmdb" else {
-            k: v for k, v in spec["splits"].items() if k in args.jhmdb_splits}
-        for split, (train, test) in splits.items():
-            for seed in seeds:
-                folder = output / name / split / f"seed{seed}"
-                log = []
-                results, seconds = run_once(
-                    folder / "pretrain", ["pretrain", "--data", data, "--split", train,
-                                          *pretrain_common, "--seed", seed], log)
-                log[-1].update(set=name, split=split, protocol="pretrain", seed=seed,
-                               final_loss=results["final_loss"])
-                preset = folder / "pretrain" / "preset"
-                cells = [("scratch_full", "finetune", None, 1.0),
-                         ("pretrained_full", "finetune", preset, 1.0),
-                         ("scratch_10", "finetune", None, 0.1),
-                         ("pretrained_10", "finetune", preset, 0.1),
-                         ("linear", "linear", preset, 1.0)]
-                for protocol, command, start, fraction in cells:
-                    argv = [command, "--data", data, "--train-split", train, "--val-split",
-                            test, *finetune_common, *epochs(fraction), "--seed", seed,
-                            "--label-fraction", fraction]
-                    if start is not None:
-                        argv += ["--preset", start]
-                    results, seconds = run_once(folder / protocol, argv, log)
-                    record((name, split, protocol), seed, results, seconds, log[-1])
-                runs.extend(log)
-                write_outputs(output, args, pretrain_epochs, epoch_budget, seeds, runs,
-                              accuracy, started, final=False)
-
+        splits = SETS[name]["splits"] if name != "jhmdb" else {
+            k: v for k, v in SETS[name]["splits"].items() if k in args.jhmdb_splits}
+        groups += [(run_set_group, (output, name, split, seed, pretrain_common, finetune_common,
+                                    epoch_budget)) for split in splits for seed in seeds]
     if transfer:
         source = msr_as_2d(output / "transfer")
-        jhmdb = DATA_DIR / SETS["jhmdb"]["file"]
-        for seed in range(args.transfer_seeds or args.seeds):
-            log = []
-            folder = output / "transfer" / f"seed{seed}"
-            results, seconds = run_once(
-                folder / "pretrain_msr_xy", ["pretrain", "--data", source, "--layout",
-                                             "kinect20", "--split", "all", *pretrain_common,
-                                             "--seed", seed], log)
-            log[-1].update(set="msr_xy", split="all", protocol="pretrain", seed=seed,
-                           final_loss=results["final_loss"])
-            preset = folder / "pretrain_msr_xy" / "preset"
-            for split in args.transfer_splits:
-                train, test = SETS["jhmdb"]["splits"][split]
-                for protocol, fraction in (("transfer_full", 1.0), ("transfer_10", 0.1)):
-                    argv = ["finetune", "--data", jhmdb, "--train-split", train, "--val-split",
-                            test, *finetune_common, *epochs(fraction), "--seed", seed,
-                            "--label-fraction", fraction, "--preset", preset]
-                    results, seconds = run_once(folder / f"jhmdb{split}_{protocol}", argv, log)
-                    record(("jhmdb", split, protocol), seed, results, seconds, log[-1])
-            runs.extend(log)
-            write_outputs(output, args, pretrain_epochs, epoch_budget, seeds, runs,
-                          accuracy, started, final=False)
+        groups += [(run_transfer_group, (output, source, args.transfer_splits, seed,
+                                         pretrain_common, finetune_common, epoch_budget))
+                   for seed in range(args.transfer_seeds or args.seeds)]
+
+    def collect(log):
+        runs.extend(log)
+        for row in log:
+            if "top1" in row:
+                accuracy.setdefault((row["set"], row["split"], row["protocol"]), {})[
+                    row["seed"]] = row.pop("evaluation")
+        write_outputs(output, args, pretrain_epochs, epoch_budget, seeds, runs, accuracy,
+                      started, final=False)
+
+    if args.jobs == 1:
+        for function, arguments in groups:
+            collect(function(*arguments))
+    else:
+        import concurrent.futures
+        import multiprocessing
+
+        # Each group in a fresh process (spawned: no state shared with this one): XLA compiles
+        # on one core, so two groups at once keep both cores busy.
+        with concurrent.futures.ProcessPoolExecutor(
+                args.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+            for future in concurrent.futures.as_completed(
+                    [pool.submit(function, *arguments) for function, arguments in groups]):
+                collect(future.result())
     summary = write_outputs(output, args, pretrain_epochs, epoch_budget, seeds, runs,
                             accuracy, started, final=True)
     print((output / "results.md").read_text())
     return summary
+
+
+def _finetune_cell(folder, protocol, argv, key, seed, log):
+    """Run one fine-tuning / linear cell and add its row (with its evaluation) to `log`."""
+    results, _ = run_once(folder, argv, log)
+    evaluation = results["evaluation"]
+    log[-1].update(set=key[0], split=key[1], protocol=protocol, seed=seed,
+                   top1=evaluation["top1_accuracy"],
+                   mean_class=evaluation["mean_class_accuracy"],
+                   train_sequences=results["train_sequences"], evaluation=evaluation)
+
+
+def _epochs(fraction, epoch_budget):
+    return ["--epochs", epoch_budget[0] if fraction == 1 else epoch_budget[1]]
+
+
+def run_set_group(output, name, split, seed, pretrain_common, finetune_common, epoch_budget):
+    """Pre-training, then every cell, for one (set, split, seed); returns the log rows."""
+    data = DATA_DIR / SETS[name]["file"]
+    train, test = SETS[name]["splits"][split]
+    folder = output / name / split / f"seed{seed}"
+    log = []
+    results, _ = run_once(folder / "pretrain", ["pretrain", "--data", data, "--split", train,
+                                                *pretrain_common, "--seed", seed], log)
+    log[-1].update(set=name, split=split, protocol="pretrain", seed=seed,
+                   final_loss=results["final_loss"])
+    preset = folder / "pretrain" / "preset"
+    cells = [("scratch_full", "finetune", None, 1.0),
+             ("pretrained_full", "finetune", preset, 1.0),
+             ("scratch_10", "finetune", None, 0.1),
+             ("pretrained_10", "finetune", preset, 0.1),
+             ("linear", "linear", preset, 1.0)]
+    for protocol, command, start, fraction in cells:
+        argv = [command, "--data", data, "--train-split", train, "--val-split", test,
+                *finetune_common, *_epochs(fraction, epoch_budget), "--seed", seed,
+                "--label-fraction", fraction]
+        if start is not None:
+            argv += ["--preset", start]
+        _finetune_cell(folder / protocol, protocol, argv, (name, split), seed, log)
+    return log
+
+
+def run_transfer_group(output, source, splits, seed, pretrain_common, finetune_common,
+                       epoch_budget):
+    """Pre-training on MSR as 2D, then the transfer cells on JHMDB `splits`, for one seed."""
+    folder = output / "transfer" / f"seed{seed}"
+    log = []
+    results, _ = run_once(folder / "pretrain_msr_xy", [
+        "pretrain", "--data", source, "--layout", "kinect20", "--split", "all",
+        *pretrain_common, "--seed", seed], log)
+    log[-1].update(set="msr_xy", split="all", protocol="pretrain", seed=seed,
+                   final_loss=results["final_loss"])
+    jhmdb = DATA_DIR / SETS["jhmdb"]["file"]
+    for split in splits:
+        train, test = SETS["jhmdb"]["splits"][split]
+        for protocol, fraction in (("transfer_full", 1.0), ("transfer_10", 0.1)):
+            argv = ["finetune", "--data", jhmdb, "--train-split", train, "--val-split", test,
+                    *finetune_common, *_epochs(fraction, epoch_budget), "--seed", seed,
+                    "--label-fraction", fraction, "--preset", folder / "pretrain_msr_xy" / "preset"]
+            _finetune_cell(folder / f"jhmdb{split}_{protocol}", protocol, argv, ("jhmdb", split),
+                           seed, log)
+    return log
 
 
 def _cells(accuracy):

@@ -121,6 +121,10 @@ def _add_training(parser, epochs, batch_size, learning_rate):
     parser.add_argument("--epochs", type=_non_negative, default=epochs)
     parser.add_argument("--batch-size", type=_positive, default=batch_size)
     parser.add_argument("--learning-rate", type=float, help=f"Adam's (default {learning_rate})")
+    parser.add_argument("--lr-schedule", choices=("cosine", "constant"), default="cosine",
+                        help="cosine decay to 0 over the run's epochs, or constant")
+    parser.add_argument("--augment", action=argparse.BooleanOptionalAction, default=True,
+                        help="random rotation and scale of the training sequences")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--resume", action="store_true",
                         help="continue the interrupted run in --output from its last checkpoint")
@@ -144,6 +148,10 @@ def build_parser():
     _add_model(pretrain, classifier=False)
     pretrain.add_argument("--masked-parts", type=_positive, default=2,
                           help="body parts masked per draw")
+    pretrain.add_argument("--mask-parts", nargs="+", metavar="PART",
+                          help="always mask these body parts (e.g. right_arm right_leg)")
+    pretrain.add_argument("--masked-joints", type=_positive,
+                          help="mask this many random joints instead of body parts (ablation)")
     pretrain.add_argument("--mask-sampling", choices=("sample", "frame"), default="sample")
     pretrain.add_argument("--target", choices=("coordinates", "embedding"), default="coordinates")
     _add_training(pretrain, epochs=30, batch_size=32, learning_rate=1.5e-4)

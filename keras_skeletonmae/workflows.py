@@ -7,6 +7,7 @@ checkpoints after each: a run resumed from its last checkpoint draws the same ba
 and dropout as an uninterrupted run, so it ends with the same weights and metrics.
 """
 
+import math
 import sys
 import time
 
@@ -14,7 +15,7 @@ import keras
 import numpy as np
 
 from keras_skeletonmae import figures
-from keras_skeletonmae.data import CenterOnJoint, Compose, SkeletonDataset, UniformSample, label_subset
+from keras_skeletonmae.data import CenterOnJoint, SkeletonDataset, label_subset, training_transform
 from keras_skeletonmae.data.any_format import load_skeletons
 from keras_skeletonmae.evaluation import classification_metrics, class_names_for, softmax, top_k_classes
 from keras_skeletonmae.models import SkeletonClassifier, SkeletonMAEBackbone, SkeletonMAEPretrainer
@@ -57,9 +58,13 @@ def _backbone_overrides(data, frames, persons):
                 num_frames=frames, num_persons=persons)
 
 
-def _train_transform(layout, frames):
-    """Random temporal sampling (one random frame per segment), then centring."""
-    return Compose([UniformSample(frames, train=True), CenterOnJoint(layout)])
+def _optimizer(config, learning_rate, steps):
+    """Adam at `config["learning_rate"]` (else `learning_rate`), decayed to 0 over `steps`
+    updates along a cosine when `config["lr_schedule"]` is `"cosine"`."""
+    rate = config["learning_rate"] or learning_rate
+    if config["lr_schedule"] == "cosine":
+        rate = keras.optimizers.schedules.CosineDecay(rate, max(steps, 1))
+    return keras.optimizers.Adam(rate)
 
 
 def _arrays(data, frames, persons):
@@ -79,8 +84,8 @@ class _EpochProgress(keras.callbacks.ProgbarLogger):
 
 def _build_task(task_class, config, data, frames, persons, learning_rate, **task_arguments):
     """A compiled `task_class` for `data`: around `config["preset"]` (its layout, frames and
-    persons adapted to the data) or a new backbone; Adam at `config["learning_rate"]` or
-    `learning_rate`."""
+    persons adapted to the data) or a new backbone; optimizer from `_optimizer`, its schedule
+    spanning `config["epochs"]` epochs of `data` in batches of `config["batch_size"]`."""
     keras.utils.set_random_seed(config["seed"])
     overrides = _backbone_overrides(data, frames, persons)
     if config["preset"]:
@@ -90,7 +95,8 @@ def _build_task(task_class, config, data, frames, persons, learning_rate, **task
                                        num_layers=config["gin_layers"],
                                        hidden_dim=config["hidden_dim"])
         model = task_class(backbone, **task_arguments)
-    model.compile(optimizer=keras.optimizers.Adam(config["learning_rate"] or learning_rate))
+    steps = config["epochs"] * math.ceil(len(data) / config["batch_size"])
+    model.compile(optimizer=_optimizer(config, learning_rate, steps))
     return model
 
 
@@ -105,8 +111,11 @@ def _start_run(output, config, resume, build):
         run.write_json(CONFIG_FILE, config)
         return run, build(), []
     saved = run.read_config()
-    # Only the number of epochs may change: a resumed run can be extended.
-    ignored = {"resume", "traceback", "config", "epochs"}
+    # Only the number of epochs may change, to extend a run, and only at a constant learning
+    # rate: a cosine schedule is fixed by the epochs it was built for.
+    ignored = {"resume", "traceback", "config"}
+    if config.get("lr_schedule") == "constant":
+        ignored.add("epochs")
     changed = sorted(k for k in set(saved) | set(config)
                      if k not in ignored and saved.get(k) != config.get(k))
     if changed:
@@ -146,6 +155,8 @@ def pretrain(config):
     data = usable_split(load_skeletons(config["data"], config["layout"]), config["split"])
     frames, persons = _input_shape(data, config["preset"], config["frames"], config["persons"])
     task_arguments = dict(num_masked_parts=config["masked_parts"],
+                          mask_parts=config["mask_parts"],
+                          num_masked_joints=config["masked_joints"],
                           mask_sampling=config["mask_sampling"], target=config["target"],
                           seed=config["seed"])
 
@@ -155,7 +166,9 @@ def pretrain(config):
 
     run, model, history = _start_run(config["output"], config, config["resume"], build)
     dataset = SkeletonDataset(data, config["batch_size"], frames, persons,
-                              transform=_train_transform(model.backbone.layout, frames),
+                              transform=training_transform(model.backbone.layout, frames,
+                                                        model.backbone.num_channels,
+                                                        config["augment"]),
                               shuffle=True, seed=config["seed"], labeled=False)
     history = _train(run, model, history, dataset, config["epochs"])
     model.save_to_preset(run.preset, metadata={
@@ -224,7 +237,9 @@ def finetune(config, linear=False):
         val = usable_split(data, config["val_split"])
         validation = _arrays(val, frames, persons)
     dataset = SkeletonDataset(train, config["batch_size"], frames, persons,
-                              transform=_train_transform(model.backbone.layout, frames),
+                              transform=training_transform(model.backbone.layout, frames,
+                                                        model.backbone.num_channels,
+                                                        config["augment"]),
                               shuffle=True, seed=config["seed"])
     history = _train(run, model, history, dataset, config["epochs"], validation)
     class_names = class_names_for(num_classes, data.class_names)

@@ -15,6 +15,7 @@ from keras_skeletonmae import SkeletonClassifier, SkeletonMAEPretrainer
 from keras_skeletonmae.cli import main
 from keras_skeletonmae.data import label_subset
 from keras_skeletonmae.data.any_format import load_skeletons
+from keras_skeletonmae.training_run import RunDirectory
 from keras_skeletonmae.workflows import preset_metadata, usable_split
 from real_data import require
 
@@ -38,11 +39,15 @@ def load_json(path):
     return json.loads(path.read_text())
 
 
+def pretrain_argv(output, *options):
+    return ["pretrain", "--data", require("msr_action3d.pkl"), "--split", "xsub_train", *TINY,
+            "--learning-rate", 1e-3, "--output", output, *options]
+
+
 @pytest.fixture(scope="module")
 def pretrained(tmp_path_factory):
     output = tmp_path_factory.mktemp("pretrain")
-    assert run_cli("pretrain", "--data", require("msr_action3d.pkl"), "--split", "xsub_train",
-                   *TINY, "--epochs", 2, "--learning-rate", 1e-3, "--output", output) == 0
+    assert run_cli(*pretrain_argv(output, "--epochs", 2)) == 0
     return output
 
 
@@ -148,6 +153,26 @@ def test_options_come_from_a_toml_file_and_the_command_line_wins(tmp_path):
     saved = load_json(output / "config.json")
     assert (saved["epochs"], saved["gin_layers"], saved["embed_dim"]) == (1, 1, 8)
     assert saved["split"] == "xsub_val" and saved["frames"] == 4
+
+
+def test_cosine_schedule_ends_at_zero_and_fixes_the_epochs_of_a_resumed_run(pretrained, capsys):
+    config = load_json(pretrained / "config.json")
+    assert config["lr_schedule"] == "cosine" and config["augment"] is True
+    model, history = RunDirectory(pretrained).load_checkpoint()
+    assert int(model.optimizer.iterations) > 0
+    assert float(model.optimizer.learning_rate) == pytest.approx(0.0, abs=1e-9)
+    assert run_cli(*pretrain_argv(pretrained, "--epochs", 3, "--resume")) == 2
+    assert "['epochs']" in capsys.readouterr().err
+
+
+def test_a_constant_rate_run_can_be_extended_on_resume(tmp_path):
+    options = ["--lr-schedule", "constant", "--no-augment"]
+    assert run_cli(*pretrain_argv(tmp_path, "--epochs", 1, *options)) == 0
+    assert run_cli(*pretrain_argv(tmp_path, "--epochs", 2, *options, "--resume")) == 0
+    assert [row["epoch"] for row in load_json(tmp_path / "metrics.json")] == [1, 2]
+    model, _ = RunDirectory(tmp_path).load_checkpoint()
+    assert float(model.optimizer.learning_rate) == pytest.approx(1e-3)
+    assert load_json(tmp_path / "config.json")["augment"] is False
 
 
 BAD_ARGUMENTS = {

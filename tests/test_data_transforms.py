@@ -16,6 +16,7 @@ from keras_skeletonmae.data import (
     RandomShear,
     UniformSample,
     load_pyskl,
+    training_transform,
 )
 from keras_skeletonmae.layouts import get_layout
 from real_data import require
@@ -146,3 +147,19 @@ def test_compose_is_deterministic_from_the_seed(clip):
     assert out.shape == (2, 20, 20, 3)
     np.testing.assert_array_equal(pipeline(clip, rng(4)), out)
     assert not np.allclose(pipeline(clip, rng(5)), out)
+
+
+def test_training_transform_samples_then_rotates_scales_and_centres(clip, clip_2d):
+    for sample, layout, channels in ((clip, KINECT20, 3), (clip_2d, get_layout("jhmdb15"), 2)):
+        plain = training_transform(layout, 16, channels, augment=False)(sample, rng(3))
+        augmented = training_transform(layout, 16, channels)(sample, rng(3))
+        assert plain.shape == augmented.shape == (1, 16, layout.num_joints, channels)
+        # The same frames (drawn first), centred, then one rotation and one scale for the clip:
+        # every bone is scaled by the same factor in [0.9, 1.1].
+        np.testing.assert_array_equal(augmented[0, 0, layout.center], np.zeros(channels))
+        ratio = bone_lengths(augmented, layout) / bone_lengths(plain, layout)
+        factor = ratio[np.isfinite(ratio)].mean()
+        np.testing.assert_allclose(ratio[np.isfinite(ratio)], factor, rtol=1e-3)
+        assert 0.9 <= factor <= 1.1 and not np.allclose(augmented, plain * factor)
+        np.testing.assert_array_equal(training_transform(layout, 16, channels)(sample, rng(3)),
+                                      augmented)

@@ -162,6 +162,23 @@ def test_masking_fixed_parts_and_fresh_draws(rng):
     np.testing.assert_array_equal(ops.convert_to_numpy(again(x)[1]), draws[0])
 
 
+@pytest.mark.parametrize("sampling", ["sample", "frame"])
+def test_masking_random_joints_at_a_given_count(rng, sampling):
+    x = rng.normal(size=(16, 2, 6, 17, 4)).astype("float32")
+    layer = BodyPartMasking("coco17", num_masked_joints=5, sampling=sampling, seed=1)
+    assert_config_complete(layer)
+    assert BodyPartMasking.from_config(layer.get_config()).get_config() == layer.get_config()
+    mask = ops.convert_to_numpy(layer(x)[1])
+    np.testing.assert_array_equal(mask.sum(axis=-1), 5)
+    per_sequence = mask.reshape(16, -1, 17)
+    varies_within = np.any(per_sequence != per_sequence[:, :1], axis=(1, 2))
+    assert varies_within.any() == (sampling == "frame")
+    # Joints, not parts: some draws cover a body part only partly.
+    membership = get_layout("coco17").part_membership()
+    covered = np.round(mask @ membership.T / membership.sum(axis=1), 5)
+    assert not np.all(np.isin(covered, (0.0, 1.0)))
+
+
 def test_masking_config_and_errors(rng):
     x = rng.normal(size=(2, 1, 3, 17, 4)).astype("float32")
     layer = BodyPartMasking("coco17", mask_parts=["head"], sampling="frame", seed=5)
@@ -175,6 +192,10 @@ def test_masking_config_and_errors(rng):
         BodyPartMasking("coco17", mask_parts=["nose"])
     with pytest.raises(ValueError, match="sampling"):
         BodyPartMasking("coco17", sampling="joint")
+    with pytest.raises(ValueError, match=r"num_masked_joints must be in \[1, 16\]"):
+        BodyPartMasking("coco17", num_masked_joints=17)
+    with pytest.raises(ValueError, match="not both"):
+        BodyPartMasking("coco17", mask_parts=["head"], num_masked_joints=3)
 
 
 # --- MultiScaleTemporalConv and STRLBlock -------------------------------------------------------

@@ -150,6 +150,16 @@ def test_pretrainer_loss_ignores_visible_joints_and_padding(rng):
     assert float(ops.convert_to_numpy(pretrainer.compute_loss(x, None, perturbed))) == pytest.approx(loss, rel=1e-5)
 
 
+def test_pretrainer_masks_random_joints_for_the_ablation(rng, tmp_path):
+    pretrainer = SkeletonMAEPretrainer(small_backbone(), num_masked_joints=3, seed=0)
+    x = batch(rng)
+    mask = ops.convert_to_numpy(pretrainer(x, training=False)["mask"])
+    np.testing.assert_array_equal(mask.sum(axis=-1), 3)
+    pretrainer.save(tmp_path / "joints.keras")
+    restored = keras.models.load_model(tmp_path / "joints.keras")
+    assert restored.num_masked_joints == 3 and restored.masking.num_masked_joints == 3
+
+
 def fit_losses(seed, x, weights=None):
     pretrainer = SkeletonMAEPretrainer(small_backbone(), num_masked_parts=2, seed=seed)
     if weights is not None:

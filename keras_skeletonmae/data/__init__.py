@@ -24,6 +24,7 @@ from keras_skeletonmae.data.transforms import (
     Transform,
     UniformSample,
     prepare_sample,
+    training_transform,
 )
 
 __all__ = [
@@ -48,6 +49,7 @@ __all__ = [
     "load_numpy",
     "load_pyskl",
     "prepare_sample",
+    "training_transform",
     "read_ntu_skeleton",
     "safe_load_pickle",
     "save_hdf5",

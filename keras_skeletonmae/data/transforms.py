@@ -234,6 +234,19 @@ class Motion(Transform):
         return out
 
 
+def training_transform(layout, num_frames, num_channels, augment=True):
+    """The training pipeline of the command line and the presets: random temporal sampling (one
+    random frame per segment); with `augment`, a random rotation (up to 15 degrees about each
+    axis in 3D, 10 in the image plane in 2D) and scale (0.9 to 1.1); then centring on the
+    layout's centre joint. On MSR Action3D (60 epochs, seed 0, `docs/results.md`) the rotation
+    and scale raised test top-1 from 71.4% to 77.7%; twice the angles plus a shear gave 60.8%
+    (too strong for that budget)."""
+    steps = [UniformSample(num_frames, train=True)]
+    if augment:
+        steps += [RandomRotation(15 if num_channels >= 3 else 10), RandomScale(0.9, 1.1)]
+    return Compose(steps + [CenterOnJoint(layout)])
+
+
 def prepare_sample(sample, num_frames, num_persons, transform=None, rng=None):
     """`transform(sample, rng)`, then test-mode `UniformSample(num_frames)` and
     `PadPersons(num_persons)` (no-ops when the transform already gave those sizes)."""

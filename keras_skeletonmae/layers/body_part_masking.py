@@ -17,10 +17,12 @@ class BodyPartMasking(keras.layers.Layer):
 
     Policy:
     - `mask_parts=[names]`: always mask these parts (the paper's best: right arm + right leg);
-    - otherwise `num_masked_parts=k` parts drawn uniformly at random, without replacement, either
-      once per sequence (`sampling="sample"`: the same parts in every frame and person) or
-      independently for every person and frame (`sampling="frame"`).
-    Not every part may be masked at once (the paper's rule). Random draws come from a
+    - `num_masked_joints=n`: n single joints drawn at random, whatever their parts (the
+      ablation "random joints instead of body parts", at a matched joint count);
+    - otherwise `num_masked_parts=k` parts drawn uniformly at random, without replacement.
+    Random parts or joints are drawn either once per sequence (`sampling="sample"`: the same in
+    every frame and person) or independently for every person and frame (`sampling="frame"`).
+    Not every part (or joint) may be masked at once (the paper's rule). Random draws come from a
     `keras.random.SeedGenerator`, so a fresh mask is drawn at every step, under jit too, and the
     sequence of masks is reproducible from `seed`. The layer masks in training and inference alike:
     it exists only inside the pre-trainer, whose loss needs the mask in `evaluate` as well.
@@ -28,24 +30,42 @@ class BodyPartMasking(keras.layers.Layer):
     Args:
         layout: a registered layout name, a `SkeletonLayout`, or its config dict.
         mask_parts: names of parts to always mask, or `None` for random parts.
-        num_masked_parts: k, the number of random parts (ignored when `mask_parts` is given).
-        sampling: `"sample"` or `"frame"`, how often random parts are drawn.
+        num_masked_parts: k, the number of random parts (ignored when `mask_parts` or
+            `num_masked_joints` is given).
+        num_masked_joints: n random joints instead of parts, or `None`.
+        sampling: `"sample"` or `"frame"`, how often random parts or joints are drawn.
         seed: int seed of the random draws.
     """
 
     def __init__(
-        self, layout, mask_parts=None, num_masked_parts=2, sampling="sample", seed=None, **kwargs
+        self,
+        layout,
+        mask_parts=None,
+        num_masked_parts=2,
+        sampling="sample",
+        seed=None,
+        num_masked_joints=None,
+        **kwargs,
     ):
         super().__init__(**kwargs)
         self.layout = get_layout(layout)
         self.mask_parts = None if mask_parts is None else [str(p) for p in mask_parts]
         self.num_masked_parts = int(num_masked_parts)
+        self.num_masked_joints = None if num_masked_joints is None else int(num_masked_joints)
         self.sampling = sampling
         self.seed = seed
         num_parts = self.layout.num_parts
         if sampling not in SAMPLINGS:
             raise ValueError(f"sampling must be one of {SAMPLINGS}, got {sampling!r}.")
-        if self.mask_parts is not None:
+        if self.mask_parts is not None and self.num_masked_joints is not None:
+            raise ValueError("pass mask_parts or num_masked_joints, not both.")
+        if self.num_masked_joints is not None:
+            if not 1 <= self.num_masked_joints < self.layout.num_joints:
+                raise ValueError(
+                    f"num_masked_joints must be in [1, {self.layout.num_joints - 1}] for layout "
+                    f"'{self.layout.name}', got {self.num_masked_joints}."
+                )
+        elif self.mask_parts is not None:
             if not self.mask_parts or len(set(self.mask_parts)) != len(self.mask_parts):
                 raise ValueError(f"mask_parts must name distinct parts, got {self.mask_parts}.")
             if len(self.mask_parts) >= num_parts:
@@ -74,13 +94,19 @@ class BodyPartMasking(keras.layers.Layer):
         dtype = inputs.dtype
         if self.mask_parts is not None:
             return ops.broadcast_to(ops.convert_to_tensor(self._fixed_mask, dtype=dtype), shape)
-        num_parts = self.layout.num_parts
         draw_shape = (shape[0], 1, 1) if self.sampling == "sample" else tuple(shape[:3])
-        scores = keras.random.uniform(draw_shape + (num_parts,), seed=self.seed_generator)
-        kth_largest = ops.top_k(scores, self.num_masked_parts, sorted=True)[0][..., -1:]
-        chosen = ops.cast(scores >= kth_largest, dtype)
+        if self.num_masked_joints is not None:
+            return ops.broadcast_to(self._draw(draw_shape, self.layout.num_joints,
+                                               self.num_masked_joints, dtype), shape)
+        chosen = self._draw(draw_shape, self.layout.num_parts, self.num_masked_parts, dtype)
         membership = ops.convert_to_tensor(self._membership, dtype=dtype)
         return ops.broadcast_to(ops.einsum("...p,pv->...v", chosen, membership), shape)
+
+    def _draw(self, draw_shape, num_items, k, dtype):
+        """`draw_shape + (num_items,)` 0/1: k items chosen uniformly without replacement."""
+        scores = keras.random.uniform(draw_shape + (num_items,), seed=self.seed_generator)
+        kth_largest = ops.top_k(scores, k, sorted=True)[0][..., -1:]
+        return ops.cast(scores >= kth_largest, dtype)
 
     def call(self, inputs):
         mask = self.joint_mask(inputs)
@@ -99,6 +125,7 @@ class BodyPartMasking(keras.layers.Layer):
             num_masked_parts=self.num_masked_parts,
             sampling=self.sampling,
             seed=self.seed,
+            num_masked_joints=self.num_masked_joints,
         )
         return config
 

@@ -56,6 +56,7 @@ class SkeletonMAEPretrainer(BackboneTask):
         backbone: a `SkeletonMAEBackbone`.
         mask_parts: names of parts always masked; `None` for `num_masked_parts` random parts.
         num_masked_parts: k random parts per draw.
+        num_masked_joints: n random joints per draw instead of parts (an ablation), or `None`.
         mask_sampling: `"sample"` (one draw per sequence) or `"frame"` (per person and frame).
         target: `"coordinates"` or `"embedding"`.
         target_window: odd number of frames in the coordinate target.
@@ -76,6 +77,7 @@ class SkeletonMAEPretrainer(BackboneTask):
         beta=2.0,
         decoder_hidden_dim=None,
         seed=None,
+        num_masked_joints=None,
         dtype=None,
         **kwargs,
     ):
@@ -90,7 +92,14 @@ class SkeletonMAEPretrainer(BackboneTask):
         # === Layers ===
         self.backbone = backbone
         self.masking = BodyPartMasking(
-            layout, mask_parts, num_masked_parts, mask_sampling, seed, dtype=dtype, name="masking"
+            layout,
+            mask_parts,
+            num_masked_parts,
+            mask_sampling,
+            seed,
+            num_masked_joints=num_masked_joints,
+            dtype=dtype,
+            name="masking",
         )
         self.remask = keras.layers.Dense(
             backbone.embed_dim, use_bias=False, dtype=dtype, name="remask"
@@ -119,6 +128,7 @@ class SkeletonMAEPretrainer(BackboneTask):
         # === Config ===
         self.mask_parts = mask_parts
         self.num_masked_parts = num_masked_parts
+        self.num_masked_joints = num_masked_joints
         self.mask_sampling = mask_sampling
         self.target = target
         self.target_window = target_window
@@ -149,6 +159,7 @@ class SkeletonMAEPretrainer(BackboneTask):
             dtype=keras.dtype_policies.serialize(self.dtype_policy),
             mask_parts=self.mask_parts,
             num_masked_parts=self.num_masked_parts,
+            num_masked_joints=self.num_masked_joints,
             mask_sampling=self.mask_sampling,
             target=self.target,
             target_window=self.target_window,
