@@ -27,7 +27,10 @@ continues where it stopped when run again with the same options.
     KERAS_BACKEND=jax python benchmarks/protocols.py [--sets msr jhmdb] [--seeds 3]
         [--jhmdb-splits 1 2 3] [--transfer-splits 1] [--transfer-seeds N] [--transfer-only]
         [--pretrain-epochs N] [--finetune-epochs N] [--low-label-epochs N] [--quick]
-        [--output runs/protocols]
+        [--jobs 2] [--output runs/protocols]
+
+`--jobs 2` runs two (set, split, seed) groups at once, each in its own spawned process; stopping
+the script leaves running workers alive (kill them with `pkill -f multiprocessing.spawn`).
 
 Writes `results.json` (every run, every cell, timings, targets) and `results.md` (tables).
 """
@@ -232,10 +235,13 @@ def main(argv=None):
         import concurrent.futures
         import multiprocessing
 
-        # Each group in a fresh process (spawned: no state shared with this one): XLA compiles
-        # on one core, so two groups at once keep both cores busy.
+        # Each group in a fresh process (spawned: no state shared with this one; one group per
+        # process, since a process that ran many commands held 3-9 GB): XLA compiles on one
+        # core, so two groups at once keep both cores busy. Stopping this script does not stop
+        # running workers: kill them too (`pkill -f multiprocessing.spawn`).
         with concurrent.futures.ProcessPoolExecutor(
-                args.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+                args.jobs, mp_context=multiprocessing.get_context("spawn"),
+                max_tasks_per_child=1) as pool:
             for future in concurrent.futures.as_completed(
                     [pool.submit(function, *arguments) for function, arguments in groups]):
                 collect(future.result())

@@ -1,0 +1,131 @@
+"""One pre-training + fine-tuning run in one process, for searching a recipe quickly.
+
+The loop the command line's recipe was chosen with (docs/results.md, "Recipe search"): the
+Python API only (`SkeletonDataset`, `SkeletonMAEPretrainer`, `SkeletonClassifier`), no run
+folder, checkpoints or per-epoch validation, so a 60-epoch MSR Action3D fine-tune takes about
+100 s here. Test top-1 is measured 5 times along the run. One JSON line per run is printed and
+appended to `--log`.
+
+    KERAS_BACKEND=tensorflow python benchmarks/recipe_search.py --finetune-epochs 60 --cosine \\
+        --augment rotate [--pretrain-epochs 40] [--label-fraction 0.1] [--set jhmdb --split 1]
+
+Architecture: the protocols' (T = 32, D = 64, 2 GIN layers of width 128, 2 STRL layers,
+dropout 0.3), Adam 1e-3, fine-tuning batch 16, pre-training batch 32 (2 random body parts,
+coordinate target).
+"""
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from keras_skeletonmae import SkeletonClassifier, SkeletonMAEBackbone, SkeletonMAEPretrainer
+from keras_skeletonmae.data import (
+    CenterOnJoint,
+    Compose,
+    RandomRotation,
+    RandomScale,
+    RandomShear,
+    SkeletonDataset,
+    UniformSample,
+    label_subset,
+    load_pyskl,
+    training_transform,
+)
+
+DATA_DIR = Path(os.environ.get("SKELETONMAE_DATA",
+                               Path(__file__).resolve().parents[2] / "shared" / "data"))
+FRAMES = 32
+
+
+def transform(name, layout, channels):
+    """`none`: random frames only; `rotate`: `training_transform` (rotation up to 15 degrees
+    in 3D / 10 in 2D, scale 0.9-1.1); `strong`: twice the angles, scale 0.8-1.2, shear 0.2."""
+    if name == "strong":
+        return Compose([UniformSample(FRAMES, train=True),
+                        RandomRotation(30 if channels >= 3 else 15), RandomScale(0.8, 1.2),
+                        RandomShear(0.2), CenterOnJoint(layout)])
+    return training_transform(layout, FRAMES, channels, augment=name == "rotate")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--set", choices=("msr", "jhmdb"), default="msr")
+    parser.add_argument("--split", default="1", help="JHMDB split")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--label-fraction", type=float, default=1.0)
+    parser.add_argument("--pretrain-epochs", type=int, default=0, help="0: from scratch")
+    parser.add_argument("--finetune-epochs", type=int, default=15)
+    parser.add_argument("--augment", choices=("none", "rotate", "strong"), default="none")
+    parser.add_argument("--cosine", action="store_true", help="cosine decay of the rates")
+    parser.add_argument("--strl-layers", type=int, default=2)
+    parser.add_argument("--log", type=Path, default=Path("runs/recipe_search.jsonl"))
+    args = parser.parse_args()
+
+    if args.set == "msr":
+        data, train_split, test_split = "msr_action3d.pkl", "xsub_train", "xsub_val"
+    else:
+        data, train_split, test_split = "jhmdb_2d.pkl", f"train{args.split}", f"test{args.split}"
+    data, _ = load_pyskl(DATA_DIR / data).repair(drop_all_zero=True)
+    train, test = data.split(train_split), data.split(test_split)
+    layout, channels = data.skeleton_layout, data.keypoints[0].shape[-1]
+    augmentation = transform(args.augment, layout, channels)
+
+    def adam(epochs, dataset):
+        rate = 1e-3
+        if args.cosine:
+            rate = keras.optimizers.schedules.CosineDecay(rate, epochs * len(dataset))
+        return keras.optimizers.Adam(rate)
+
+    keras.utils.set_random_seed(args.seed)
+    backbone = SkeletonMAEBackbone(layout=layout, num_channels=channels, num_frames=FRAMES,
+                                   num_persons=1, embed_dim=64, num_layers=2, hidden_dim=128)
+    start = time.time()
+    pretrain_loss = None
+    if args.pretrain_epochs:
+        pretrainer = SkeletonMAEPretrainer(backbone, num_masked_parts=2, seed=args.seed)
+        unlabeled = SkeletonDataset(train, 32, FRAMES, 1, transform=augmentation, shuffle=True,
+                                    seed=args.seed, labeled=False)
+        pretrainer.compile(optimizer=adam(args.pretrain_epochs, unlabeled))
+        history = pretrainer.fit(unlabeled, epochs=args.pretrain_epochs, verbose=0)
+        pretrain_loss = history.history["loss"][-1]
+    pretrain_seconds = time.time() - start
+
+    if args.label_fraction < 1:
+        train = label_subset(train, args.label_fraction, seed=args.seed)
+    classifier = SkeletonClassifier(backbone, num_classes=data.num_classes,
+                                    num_strl_layers=args.strl_layers, dropout=0.3,
+                                    seed=args.seed)
+    labeled = SkeletonDataset(train, 16, FRAMES, 1, transform=augmentation, shuffle=True,
+                              seed=args.seed)
+    classifier.compile(optimizer=adam(args.finetune_epochs, labeled))
+    x_test, y_test = test.to_arrays(FRAMES, 1, transform=CenterOnJoint(layout))
+    curve = []
+
+    class TestAccuracy(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            done = epoch + 1
+            if done % max(1, args.finetune_epochs // 5) == 0 or done == args.finetune_epochs:
+                predicted = np.argmax(classifier.predict(x_test, verbose=0), axis=-1)
+                curve.append(round(100 * float(np.mean(predicted == y_test)), 1))
+
+    history = classifier.fit(labeled, epochs=args.finetune_epochs, verbose=0,
+                             callbacks=[TestAccuracy()])
+    result = {**{k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
+              "pretrain_loss": pretrain_loss,
+              "train_accuracy": round(100 * history.history["accuracy"][-1], 1),
+              "test_top1": curve[-1], "test_top1_along_the_run": curve,
+              "pretrain_seconds": round(pretrain_seconds),
+              "finetune_seconds": round(time.time() - start - pretrain_seconds)}
+    print(json.dumps(result))
+    args.log.parent.mkdir(parents=True, exist_ok=True)
+    with args.log.open("a") as log:
+        log.write(json.dumps(result) + "\n")
+
+
+if __name__ == "__main__":
+    main()
