@@ -36,6 +36,7 @@ from keras_skeletonmae.data import (
     load_pyskl,
     training_transform,
 )
+from keras_skeletonmae.workflows import adam
 
 DATA_DIR = Path(os.environ.get("SKELETONMAE_DATA",
                                Path(__file__).resolve().parents[2] / "shared" / "data"))
@@ -75,11 +76,7 @@ def main():
     layout, channels = data.skeleton_layout, data.keypoints[0].shape[-1]
     augmentation = transform(args.augment, layout, channels)
 
-    def adam(epochs, dataset):
-        rate = 1e-3
-        if args.cosine:
-            rate = keras.optimizers.schedules.CosineDecay(rate, epochs * len(dataset))
-        return keras.optimizers.Adam(rate)
+    schedule = "cosine" if args.cosine else "constant"
 
     keras.utils.set_random_seed(args.seed)
     backbone = SkeletonMAEBackbone(layout=layout, num_channels=channels, num_frames=FRAMES,
@@ -90,7 +87,7 @@ def main():
         pretrainer = SkeletonMAEPretrainer(backbone, num_masked_parts=2, seed=args.seed)
         unlabeled = SkeletonDataset(train, 32, FRAMES, 1, transform=augmentation, shuffle=True,
                                     seed=args.seed, labeled=False)
-        pretrainer.compile(optimizer=adam(args.pretrain_epochs, unlabeled))
+        pretrainer.compile(optimizer=adam(1e-3, args.pretrain_epochs * len(unlabeled), schedule))
         history = pretrainer.fit(unlabeled, epochs=args.pretrain_epochs, verbose=0)
         pretrain_loss = history.history["loss"][-1]
     pretrain_seconds = time.time() - start
@@ -102,7 +99,7 @@ def main():
                                     seed=args.seed)
     labeled = SkeletonDataset(train, 16, FRAMES, 1, transform=augmentation, shuffle=True,
                               seed=args.seed)
-    classifier.compile(optimizer=adam(args.finetune_epochs, labeled))
+    classifier.compile(optimizer=adam(1e-3, args.finetune_epochs * len(labeled), schedule))
     x_test, y_test = test.to_arrays(FRAMES, 1, transform=CenterOnJoint(layout))
     curve = []
 

@@ -21,6 +21,7 @@ import numpy as np
 
 import keras_skeletonmae as ksm
 from keras_skeletonmae.data import CenterOnJoint, SkeletonDataset, load_pyskl, training_transform
+from keras_skeletonmae.workflows import adam
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("SKELETONMAE_DATA", ROOT.parent / "shared" / "data"))
@@ -63,11 +64,6 @@ def batches(train, spec, batch_size, seed, labeled=True):
                            seed=seed, labeled=labeled)
 
 
-def cosine_adam(epochs, dataset):
-    """Adam 1e-3 decayed to 0 along a cosine over the run (the command line's default)."""
-    return keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(1e-3, epochs * len(dataset)))
-
-
 def accuracy(model, test):
     return round(float(model.evaluate(*test, verbose=0, return_dict=True)["accuracy"]), 4)
 
@@ -82,7 +78,7 @@ def train_set(name, spec, seed):
     backbone = ksm.SkeletonMAEBackbone(layout=spec["layout"], num_channels=spec["channels"], **ARCHITECTURE)
     pretrainer = ksm.SkeletonMAEPretrainer(backbone, num_masked_parts=2, seed=seed)
     unlabeled = batches(train, spec, 32, seed, labeled=False)
-    pretrainer.compile(optimizer=cosine_adam(PRETRAIN_EPOCHS, unlabeled))
+    pretrainer.compile(optimizer=adam(1e-3, PRETRAIN_EPOCHS * len(unlabeled)))
     start = time.time()
     losses = pretrainer.fit(unlabeled, epochs=PRETRAIN_EPOCHS, verbose=2).history["loss"]
     results["pretrain_seconds"] = round(time.time() - start, 1)
@@ -91,7 +87,7 @@ def train_set(name, spec, seed):
 
     def fit_classifier(model):
         labeled = batches(train, spec, 16, seed)
-        model.compile(optimizer=cosine_adam(FINETUNE_EPOCHS, labeled))
+        model.compile(optimizer=adam(1e-3, FINETUNE_EPOCHS * len(labeled)))
         start = time.time()
         model.fit(labeled, epochs=FINETUNE_EPOCHS, verbose=2)
         return accuracy(model, test), round(time.time() - start, 1)

@@ -58,13 +58,12 @@ def _backbone_overrides(data, frames, persons):
                 num_frames=frames, num_persons=persons)
 
 
-def _optimizer(config, learning_rate, steps):
-    """Adam at `config["learning_rate"]` (else `learning_rate`), decayed to 0 over `steps`
-    updates along a cosine when `config["lr_schedule"]` is `"cosine"`."""
-    rate = config["learning_rate"] or learning_rate
-    if config["lr_schedule"] == "cosine":
-        rate = keras.optimizers.schedules.CosineDecay(rate, max(steps, 1))
-    return keras.optimizers.Adam(rate)
+def adam(learning_rate, steps, schedule="cosine"):
+    """Adam at `learning_rate`, decayed to 0 along a cosine over `steps` updates when
+    `schedule` is `"cosine"` (the command line's default), constant when `"constant"`."""
+    if schedule == "cosine":
+        learning_rate = keras.optimizers.schedules.CosineDecay(learning_rate, max(steps, 1))
+    return keras.optimizers.Adam(learning_rate)
 
 
 def _arrays(data, frames, persons):
@@ -84,8 +83,9 @@ class _EpochProgress(keras.callbacks.ProgbarLogger):
 
 def _build_task(task_class, config, data, frames, persons, learning_rate, **task_arguments):
     """A compiled `task_class` for `data`: around `config["preset"]` (its layout, frames and
-    persons adapted to the data) or a new backbone; optimizer from `_optimizer`, its schedule
-    spanning `config["epochs"]` epochs of `data` in batches of `config["batch_size"]`."""
+    persons adapted to the data) or a new backbone; `adam` at `config["learning_rate"]` (else
+    `learning_rate`), its schedule spanning `config["epochs"]` epochs of `data` in batches of
+    `config["batch_size"]`."""
     keras.utils.set_random_seed(config["seed"])
     overrides = _backbone_overrides(data, frames, persons)
     if config["preset"]:
@@ -96,7 +96,8 @@ def _build_task(task_class, config, data, frames, persons, learning_rate, **task
                                        hidden_dim=config["hidden_dim"])
         model = task_class(backbone, **task_arguments)
     steps = config["epochs"] * math.ceil(len(data) / config["batch_size"])
-    model.compile(optimizer=_optimizer(config, learning_rate, steps))
+    model.compile(optimizer=adam(config["learning_rate"] or learning_rate, steps,
+                                 config["lr_schedule"]))
     return model
 
 
