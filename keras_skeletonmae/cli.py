@@ -167,6 +167,8 @@ def build_parser():
                          help="class-balanced fraction of the training labels (0.01, 0.1, ...)")
         _add_model(sub, classifier=True)
         _add_training(sub, epochs=40, batch_size=16, learning_rate=1e-3)
+        sub.add_argument("--validate-every", type=_positive, default=1, metavar="N",
+                         help="validation metrics every N epochs and after the last (default 1)")
         _add_output(sub, f"runs/{name}")
 
     evaluate = command("evaluate", "top-1, top-5, mean-class accuracy and confusion matrix "

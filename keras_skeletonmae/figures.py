@@ -27,16 +27,18 @@ def _save(figure, path):
 
 
 def plot_training_curves(history, path, title):
-    """One panel per metric (`loss`, `accuracy`, ...) over epochs, `val_` curves beside them."""
+    """One panel per metric (`loss`, `accuracy`, ...) over epochs, `val_` curves beside them
+    (at the epochs that were validated)."""
     plt = _pyplot()
     names = [k for k in history[0] if k not in ("epoch", "seconds") and not k.startswith("val_")]
     figure, axes = plt.subplots(1, len(names), figsize=(4.5 * len(names), 3.5), squeeze=False)
     epochs = [row["epoch"] for row in history]
     for axis, name in zip(axes[0], names):
         axis.plot(epochs, [row[name] for row in history], marker=".", label="train")
-        if f"val_{name}" in history[0]:
-            axis.plot(epochs, [row[f"val_{name}"] for row in history], marker=".",
-                      label="validation")
+        validated = [row for row in history if f"val_{name}" in row]
+        if validated:
+            axis.plot([row["epoch"] for row in validated],
+                      [row[f"val_{name}"] for row in validated], marker=".", label="validation")
             axis.legend()
         axis.set_xlabel("epoch")
         axis.set_title(name)

@@ -113,8 +113,9 @@ def _start_run(output, config, resume, build):
         return run, build(), []
     saved = run.read_config()
     # Only the number of epochs may change, to extend a run, and only at a constant learning
-    # rate: a cosine schedule is fixed by the epochs it was built for.
-    ignored = {"resume", "traceback", "config"}
+    # rate: a cosine schedule is fixed by the epochs it was built for. How often to validate
+    # does not change the weights, so it may change too.
+    ignored = {"resume", "traceback", "config", "validate_every"}
     if config.get("lr_schedule") == "constant":
         ignored.add("epochs")
     changed = sorted(k for k in set(saved) | set(config)
@@ -127,16 +128,19 @@ def _start_run(output, config, resume, build):
     return run, model, history
 
 
-def _train(run, model, history, dataset, epochs, validation_data=None):
-    """Fit the remaining epochs one at a time, saving metrics and a checkpoint after each."""
+def _train(run, model, history, dataset, epochs, validation_data=None, validate_every=1):
+    """Fit the remaining epochs one at a time, saving metrics and a checkpoint after each;
+    `validation_data` is evaluated after every `validate_every`-th epoch and the last."""
     progress = _EpochProgress(epochs)
     verbose = 1 if sys.stdout.isatty() else 2
     for epoch in range(len(history), epochs):
         dataset.set_epoch(epoch)
         start = time.time()
+        validate = (epoch + 1) % validate_every == 0 or epoch + 1 == epochs
         # shuffle=False: the dataset shuffles itself, seeded by the epoch; Keras would reorder
         # its batches with Python's global generator, which a resumed process does not share.
-        logs = model.fit(dataset, validation_data=validation_data, initial_epoch=epoch,
+        logs = model.fit(dataset, validation_data=validation_data if validate else None,
+                         initial_epoch=epoch,
                          epochs=epoch + 1, shuffle=False, verbose=verbose,
                          callbacks=[progress]).history
         history.append({"epoch": epoch + 1, **{k: float(v[-1]) for k, v in logs.items()},
@@ -242,7 +246,8 @@ def finetune(config, linear=False):
                                                         model.backbone.num_channels,
                                                         config["augment"]),
                               shuffle=True, seed=config["seed"])
-    history = _train(run, model, history, dataset, config["epochs"], validation)
+    history = _train(run, model, history, dataset, config["epochs"], validation,
+                     config["validate_every"])
     class_names = class_names_for(num_classes, data.class_names)
     results = {"command": "linear" if linear else "finetune", "preset": str(run.preset),
                "epochs": len(history), "train_sequences": len(train)}

@@ -99,6 +99,16 @@ def test_linear_evaluation_keeps_the_pretrained_encoder(pretrained, tmp_path):
     assert "top1_accuracy" in load_json(tmp_path / "results.json")["evaluation"]
 
 
+def test_validate_every_n_epochs_and_after_the_last(pretrained, tmp_path):
+    assert run_cli("linear", "--data", require("msr_action3d.pkl"), "--train-split",
+                   "xsub_train", "--val-split", "xsub_val", "--preset", pretrained / "preset",
+                   "--epochs", 3, "--validate-every", 2, "--output", tmp_path) == 0
+    metrics = load_json(tmp_path / "metrics.json")
+    assert ["val_accuracy" in row for row in metrics] == [False, True, True]
+    assert "val_accuracy" in (tmp_path / "metrics.csv").read_text().splitlines()[0]
+    assert_png(tmp_path / "figures" / "training_curves.png")
+
+
 def test_transfer_to_another_layout_with_the_same_channels(pretrained, tmp_path):
     """Pre-trained on MSR (kinect20, 3D), fine-tuned on NTU files (ntu25, 3D)."""
     assert run_cli("finetune", "--data", require("ntu_samples"), "--preset",
