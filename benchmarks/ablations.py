@@ -76,6 +76,13 @@ def slug(options):
     return "_".join(str(o).lstrip("-") for o in options) or "recipe"
 
 
+def finetune_folder(output, architecture, pretrain_options, finetune_options):
+    """The fine-tuning run folder of a cell (its seeds below it); `pretrain_options` None is
+    no pre-training."""
+    started_from = ["scratch"] if pretrain_options is None else pretrain_options
+    return output / "finetune" / slug(architecture + started_from + finetune_options)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seeds", type=int, default=1, help="seeds 0 .. N-1 (default 1)")
@@ -111,8 +118,8 @@ def main(argv=None):
                     "--epochs", args.pretrain_epochs, "--seed", seed, *pretrain_options], log)
                 seconds += spent
                 finetune += ["--preset", pretrained / "preset"]
-            folder = args.output / "finetune" / slug(
-                architecture + (pretrain_options or ["scratch"]) + finetune_options)
+            folder = finetune_folder(args.output, architecture, pretrain_options,
+                                     finetune_options)
             results, spent = run_once(folder / f"seed{seed}", finetune, log)
             seconds += spent
             scores.append(100 * results["evaluation"]["top1_accuracy"])

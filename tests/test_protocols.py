@@ -49,3 +49,14 @@ def test_quick_protocol_on_msr(tmp_path, monkeypatch):
     assert "| protocol |" in table
     for protocol in ("scratch_full", "pretrained_full", "scratch_10", "pretrained_10", "linear"):
         assert f"| {protocol} (" in table
+
+
+def test_every_ablation_cell_fine_tunes_in_its_own_folder():
+    spec = importlib.util.spec_from_file_location("ablations", SCRIPT.with_name("ablations.py"))
+    ablations = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ablations)
+    folders = {name: ablations.finetune_folder(Path("out"), *options[1:])
+               for name, options in ablations.cells().items()}
+    assert len(set(folders.values())) == len(folders)
+    assert folders["no pre-training"].name == "scratch"
+    assert folders["recipe: 2 random parts, GIN 2, STRL 2, coordinates"].name == "recipe"
