@@ -20,8 +20,8 @@ training sequences, for pre-training and fine-tuning alike):
 
 One pre-training run per (set, split, seed) serves every cell that needs it. Each cell reports
 top-1 (and mean-class) accuracy on the test split after its last epoch (the test split is
-also the validation split, evaluated every 10 epochs for the training curves, never used to
-pick an epoch) as mean and standard deviation (ddof = 1)
+also the validation split, evaluated every VALIDATE_EVERY epochs for the training curves,
+never used to pick an epoch) as mean and standard deviation (ddof = 1)
 over seeds; JHMDB also gets the mean over its splits. Per-run and total wall-clock times are
 recorded. A run folder that already holds `results.json` is reused, so an interrupted protocol
 continues where it stopped when run again with the same options.
@@ -71,10 +71,10 @@ ARCHITECTURE = ["--frames", "32", "--embed-dim", "64", "--gin-layers", "2", "--h
 CLASSIFIER = ["--strl-layers", "2", "--dropout", "0.3"]
 PRETRAIN = ["--learning-rate", "1e-3", "--batch-size", "32"]
 FINETUNE = ["--learning-rate", "1e-3", "--batch-size", "16"]
-# Chosen so the full protocol (both sets, all splits, 3 seeds, transfer on JHMDB split 1 with 3
-# seeds) fits in the 90 minutes allowed on this 2-core CPU with the TensorFlow backend (the
-# fastest here, see benchmarks/README.md) and `--jobs 2`; the measured times are in
-# docs/results.md. The 10% cells see a tenth of the sequences per epoch, so they get more epochs
+# Aimed at the 90 minutes allowed for the full protocol (both sets, all splits, 3 seeds,
+# transfer on JHMDB split 1 with 3 seeds) on this 2-core CPU with the TensorFlow backend (the
+# fastest here, see benchmarks/README.md) and `--jobs 2`; not yet verified by a clean run, see
+# the measured and estimated times in docs/results.md. The 10% cells see a tenth of the sequences per epoch, so they get more epochs
 # (the same for scratch and pre-trained): about 4 full-label epochs of compute. Validation runs
 # every VALIDATE_EVERY epochs (and after the last, which is the reported evaluation): on the 10%
 # cells, validating every epoch cost more than training.

@@ -140,8 +140,7 @@ def _train(run, model, history, dataset, epochs, validation_data=None, validate_
         # shuffle=False: the dataset shuffles itself, seeded by the epoch; Keras would reorder
         # its batches with Python's global generator, which a resumed process does not share.
         logs = model.fit(dataset, validation_data=validation_data if validate else None,
-                         initial_epoch=epoch,
-                         epochs=epoch + 1, shuffle=False, verbose=verbose,
+                         initial_epoch=epoch, epochs=epoch + 1, shuffle=False, verbose=verbose,
                          callbacks=[progress]).history
         history.append({"epoch": epoch + 1, **{k: float(v[-1]) for k, v in logs.items()},
                         "seconds": round(time.time() - start, 2)})
