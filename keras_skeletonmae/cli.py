@@ -128,6 +128,12 @@ def _add_training(parser, epochs, batch_size, learning_rate):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--resume", action="store_true",
                         help="continue the interrupted run in --output from its last checkpoint")
+    parser.add_argument("--checkpoint-every", type=_positive, default=1, metavar="N",
+                        help="checkpoint every N epochs and after the last (default 1); a "
+                             "resumed run repeats the epochs after its last checkpoint")
+    parser.add_argument("--jit-compile", choices=("auto", "true", "false"), default="auto",
+                        help="Keras's jit_compile (auto: XLA on TensorFlow and JAX; false on "
+                             "TensorFlow starts faster, for short runs of small models)")
 
 
 def build_parser():

@@ -3,8 +3,9 @@ class-balanced fraction), linear evaluation, evaluate and predict. Each writes i
 run folder (see `training_run.RunDirectory`) and returns them.
 
 Training runs one `fit` call per epoch, on a `SkeletonDataset` positioned at that epoch, and
-checkpoints after each: a run resumed from its last checkpoint draws the same batches, masks
-and dropout as an uninterrupted run, so it ends with the same weights and metrics.
+checkpoints after every `checkpoint_every`-th epoch and the last: a run resumed from its last
+checkpoint draws the same batches, masks and dropout as an uninterrupted run, so it ends with
+the same weights and metrics.
 """
 
 import math
@@ -96,8 +97,9 @@ def _build_task(task_class, config, data, frames, persons, learning_rate, **task
                                        hidden_dim=config["hidden_dim"])
         model = task_class(backbone, **task_arguments)
     steps = config["epochs"] * math.ceil(len(data) / config["batch_size"])
+    jit_compile = {"auto": "auto", "true": True, "false": False}[config["jit_compile"]]
     model.compile(optimizer=adam(config["learning_rate"] or learning_rate, steps,
-                                 config["lr_schedule"]))
+                                 config["lr_schedule"]), jit_compile=jit_compile)
     return model
 
 
@@ -114,8 +116,8 @@ def _start_run(output, config, resume, build):
     saved = run.read_config()
     # Only the number of epochs may change, to extend a run, and only at a constant learning
     # rate: a cosine schedule is fixed by the epochs it was built for. How often to validate
-    # does not change the weights, so it may change too.
-    ignored = {"resume", "traceback", "config", "validate_every"}
+    # and checkpoint do not change the weights, so they may change too.
+    ignored = {"resume", "traceback", "config", "validate_every", "checkpoint_every"}
     if config.get("lr_schedule") == "constant":
         ignored.add("epochs")
     changed = sorted(k for k in set(saved) | set(config)
@@ -128,9 +130,11 @@ def _start_run(output, config, resume, build):
     return run, model, history
 
 
-def _train(run, model, history, dataset, epochs, validation_data=None, validate_every=1):
-    """Fit the remaining epochs one at a time, saving metrics and a checkpoint after each;
-    `validation_data` is evaluated after every `validate_every`-th epoch and the last."""
+def _train(run, model, history, dataset, epochs, checkpoint_every=1, validation_data=None,
+           validate_every=1):
+    """Fit the remaining epochs one at a time, saving metrics after each and a checkpoint after
+    every `checkpoint_every`-th and the last; `validation_data` is evaluated after every
+    `validate_every`-th epoch and the last."""
     progress = _EpochProgress(epochs)
     verbose = 1 if sys.stdout.isatty() else 2
     for epoch in range(len(history), epochs):
@@ -145,7 +149,8 @@ def _train(run, model, history, dataset, epochs, validation_data=None, validate_
         history.append({"epoch": epoch + 1, **{k: float(v[-1]) for k, v in logs.items()},
                         "seconds": round(time.time() - start, 2)})
         run.write_metrics(history)
-        run.save_checkpoint(model, history)
+        if (epoch + 1) % checkpoint_every == 0 or epoch + 1 == epochs:
+            run.save_checkpoint(model, history)
     return history
 
 
@@ -174,7 +179,7 @@ def pretrain(config):
                                                         model.backbone.num_channels,
                                                         config["augment"]),
                               shuffle=True, seed=config["seed"], labeled=False)
-    history = _train(run, model, history, dataset, config["epochs"])
+    history = _train(run, model, history, dataset, config["epochs"], config["checkpoint_every"])
     model.save_to_preset(run.preset, metadata={
         "training_data": f"{config['data']} split {config['split'] or 'all'} "
                          f"({len(data)} sequences, labels unused)",
@@ -245,8 +250,8 @@ def finetune(config, linear=False):
                                                         model.backbone.num_channels,
                                                         config["augment"]),
                               shuffle=True, seed=config["seed"])
-    history = _train(run, model, history, dataset, config["epochs"], validation,
-                     config["validate_every"])
+    history = _train(run, model, history, dataset, config["epochs"], config["checkpoint_every"],
+                     validation, config["validate_every"])
     class_names = class_names_for(num_classes, data.class_names)
     results = {"command": "linear" if linear else "finetune", "preset": str(run.preset),
                "epochs": len(history), "train_sequences": len(train)}

@@ -175,6 +175,13 @@ def test_cosine_schedule_ends_at_zero_and_fixes_the_epochs_of_a_resumed_run(pret
     assert "['epochs']" in capsys.readouterr().err
 
 
+def test_jit_compile_option_reaches_the_compiled_model(tmp_path):
+    assert run_cli(*pretrain_argv(tmp_path, "--epochs", 1, "--jit-compile", "false")) == 0
+    assert load_json(tmp_path / "config.json")["jit_compile"] == "false"
+    model, _ = RunDirectory(tmp_path).load_checkpoint()
+    assert model.jit_compile is False
+
+
 def test_a_constant_rate_run_can_be_extended_on_resume(tmp_path):
     options = ["--lr-schedule", "constant", "--no-augment"]
     assert run_cli(*pretrain_argv(tmp_path, "--epochs", 1, *options)) == 0
@@ -230,54 +237,58 @@ def test_bad_toml_key_is_named(tmp_path, capsys):
     assert "unknown option 'layers'" in error and len(error.splitlines()) == 1
 
 
-def _cli_process(argv, kill_in_second_epoch=False):
-    """`python -m keras_skeletonmae ARGV` on this backend; with `kill_in_second_epoch`, the
-    process SIGKILLs itself after batch 10 of the second epoch (a crash mid-epoch)."""
+def _cli_process(argv, kill_in_epoch=None):
+    """`python -m keras_skeletonmae ARGV` on this backend; with `kill_in_epoch=E`, the process
+    SIGKILLs itself after batch 10 of epoch E (from 1; a crash mid-epoch)."""
     environment = {**os.environ, "KERAS_BACKEND": keras.backend.backend()}
     code = ["-m", "keras_skeletonmae"]
-    if kill_in_second_epoch:
-        code = ["-c", KILL_IN_SECOND_EPOCH]
+    if kill_in_epoch:
+        code = ["-c", KILL_IN_EPOCH.format(epoch=kill_in_epoch - 1)]
     return subprocess.Popen([sys.executable, *code, *map(str, argv)], env=environment,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
-KILL_IN_SECOND_EPOCH = """
+KILL_IN_EPOCH = """
 import os, signal, sys
 from keras_skeletonmae import cli, workflows
 
-class KillInSecondEpoch(workflows._EpochProgress):
+class KillInEpoch(workflows._EpochProgress):
     def on_epoch_begin(self, epoch, logs=None):
         self.current_epoch = epoch
         super().on_epoch_begin(epoch, logs)
 
     def on_train_batch_end(self, batch, logs=None):
         super().on_train_batch_end(batch, logs)
-        if self.current_epoch == 1 and batch == 10:
+        if self.current_epoch == {epoch} and batch == 10:
             os.kill(os.getpid(), signal.SIGKILL)
 
-workflows._EpochProgress = KillInSecondEpoch
+workflows._EpochProgress = KillInEpoch
 sys.exit(cli.main(sys.argv[1:]))
 """
 
 
 @pytest.mark.slow
 def test_a_run_killed_mid_epoch_resumes_to_the_uninterrupted_result(tmp_path):
+    """Checkpoints every 2 epochs, killed in the 4th: the resumed run repeats the 3rd from the
+    checkpoint after the 2nd and ends where the uninterrupted run does."""
     argv = ["finetune", "--data", require("msr_action3d.pkl"), "--train-split", "xsub_train",
             "--val-split", "xsub_val", *TINY, "--strl-layers", 1, "--batch-size", 8,
-            "--epochs", 3]
+            "--epochs", 4, "--checkpoint-every", 2]
     full = _cli_process([*argv, "--output", tmp_path / "full"])
-    killed = _cli_process([*argv, "--output", tmp_path / "killed"], kill_in_second_epoch=True)
+    killed = _cli_process([*argv, "--output", tmp_path / "killed"], kill_in_epoch=4)
     log = killed.communicate()[0]
     assert killed.returncode == -signal.SIGKILL, log
-    assert len(load_json(tmp_path / "killed" / "metrics.json")) == 1
+    assert len(load_json(tmp_path / "killed" / "metrics.json")) == 3
+    assert (tmp_path / "killed" / "checkpoints" / "LATEST").read_text() == "epoch_0002"
     resumed = _cli_process([*argv, "--output", tmp_path / "killed", "--resume"])
     log = resumed.communicate()[0]
     assert resumed.returncode == 0, log
-    assert "Resuming" in log and "Epoch 3/3" in log
+    assert "Resuming" in log and "after epoch 2" in log and "Epoch 3/4" in log
     assert full.wait() == 0, full.communicate()[0]
+    assert (tmp_path / "full" / "checkpoints" / "LATEST").read_text() == "epoch_0004"
     expected = load_json(tmp_path / "full" / "metrics.json")
     got = load_json(tmp_path / "killed" / "metrics.json")
-    assert [r["epoch"] for r in got] == [1, 2, 3]
+    assert [r["epoch"] for r in got] == [1, 2, 3, 4]
     for a, b in zip(expected, got):
         for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
             assert b[key] == pytest.approx(a[key], rel=1e-6, abs=1e-7), (a["epoch"], key)
