@@ -7,11 +7,13 @@ folder, checkpoints or per-epoch validation, so a 60-epoch MSR Action3D fine-tun
 appended to `--log`.
 
     KERAS_BACKEND=tensorflow python benchmarks/recipe_search.py --finetune-epochs 60 --cosine \\
-        --augment rotate [--pretrain-epochs 40] [--label-fraction 0.1] [--set jhmdb --split 1]
+        --augment rotate [--motion] [--learning-rate 2e-3] [--batch-size 8] \\
+        [--pretrain-epochs 40] [--label-fraction 0.1] [--set jhmdb --split 1]
 
 Architecture: the protocols' (T = 32, D = 64, 2 GIN layers of width 128, 2 STRL layers,
-dropout 0.3), Adam 1e-3, fine-tuning batch 16, pre-training batch 32 (2 random body parts,
-coordinate target).
+dropout 0.3; `--motion` embeds each joint's motion too), fine-tuning Adam 1e-3 (or
+`--learning-rate`) in batches of 16 (or `--batch-size`), pre-training Adam 1e-3 in batches of
+32 (2 random body parts, coordinate target).
 """
 
 import argparse
@@ -64,6 +66,9 @@ def main():
     parser.add_argument("--augment", choices=("none", "rotate", "strong"), default="none")
     parser.add_argument("--cosine", action="store_true", help="cosine decay of the rates")
     parser.add_argument("--strl-layers", type=int, default=2)
+    parser.add_argument("--motion", action="store_true", help="embed each joint's motion too")
+    parser.add_argument("--learning-rate", type=float, default=1e-3, help="fine-tuning rate")
+    parser.add_argument("--batch-size", type=int, default=16, help="fine-tuning batch")
     parser.add_argument("--log", type=Path, default=Path("runs/recipe_search.jsonl"))
     args = parser.parse_args()
 
@@ -80,7 +85,8 @@ def main():
 
     keras.utils.set_random_seed(args.seed)
     backbone = SkeletonMAEBackbone(layout=layout, num_channels=channels, num_frames=FRAMES,
-                                   num_persons=1, embed_dim=64, num_layers=2, hidden_dim=128)
+                                   num_persons=1, embed_dim=64, num_layers=2, hidden_dim=128,
+                                   motion=args.motion)
     start = time.time()
     pretrain_loss = None
     if args.pretrain_epochs:
@@ -97,9 +103,10 @@ def main():
     classifier = SkeletonClassifier(backbone, num_classes=data.num_classes,
                                     num_strl_layers=args.strl_layers, dropout=0.3,
                                     seed=args.seed)
-    labeled = SkeletonDataset(train, 16, FRAMES, 1, transform=augmentation, shuffle=True,
-                              seed=args.seed)
-    classifier.compile(optimizer=adam(1e-3, args.finetune_epochs * len(labeled), schedule))
+    labeled = SkeletonDataset(train, args.batch_size, FRAMES, 1, transform=augmentation,
+                              shuffle=True, seed=args.seed)
+    classifier.compile(optimizer=adam(args.learning_rate, args.finetune_epochs * len(labeled),
+                                      schedule))
     x_test, y_test = test.to_arrays(FRAMES, 1, transform=CenterOnJoint(layout))
     curve = []
 

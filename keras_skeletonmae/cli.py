@@ -112,6 +112,9 @@ def _add_model(parser, classifier):
     parser.add_argument("--embed-dim", type=_positive, default=64, help="D, from scratch")
     parser.add_argument("--gin-layers", type=_positive, default=3, help="L_D, from scratch")
     parser.add_argument("--hidden-dim", type=_positive, default=256, help="GIN MLP width")
+    parser.add_argument("--motion", action=argparse.BooleanOptionalAction, default=True,
+                        help="embed each joint's frame-to-frame motion with its coordinates, "
+                             "from scratch (a preset keeps its own setting)")
     if classifier:
         parser.add_argument("--strl-layers", type=_non_negative, default=3, help="M, STRL layers")
         parser.add_argument("--dropout", type=float, default=0.5)

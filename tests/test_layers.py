@@ -11,6 +11,7 @@ from keras_skeletonmae.layers import (
     SkeletonEmbedding,
     STRLBlock,
 )
+from keras_skeletonmae.layers.embedding import joint_motion
 from keras_skeletonmae.layouts import SkeletonLayout, get_layout
 
 
@@ -29,6 +30,26 @@ def test_embedding_shapes_position_and_config(rng):
     position = ops.convert_to_numpy(layer.position_embedding)  # (T, 1, D)
     np.testing.assert_allclose(y - plain, np.broadcast_to(position, y.shape), atol=1e-6)
     assert layer.compute_output_shape(x.shape) == y.shape
+    assert_config_complete(layer)
+    assert_layer_round_trip(layer, x)
+
+
+def test_embedding_with_motion_embeds_coordinates_and_their_frame_differences(rng):
+    x = skeletons(rng, frames=5, joints=4, channels=3)
+    x[0, 1] = 0.0  # an absent person
+    x[1, 0, 2, 3] = 0.0  # a joint not detected in frame 2
+    expected = np.zeros_like(x)
+    expected[:, :, :-1] = x[:, :, 1:] - x[:, :, :-1]
+    expected[0, 1] = 0.0
+    expected[1, 0, [1, 2], 3] = 0.0  # no jump into or out of the undetected joint
+    np.testing.assert_allclose(ops.convert_to_numpy(joint_motion(x)), expected, atol=1e-6)
+
+    layer = SkeletonEmbedding(8, num_frames=5, motion=True)
+    y = ops.convert_to_numpy(layer(x))
+    assert ops.convert_to_numpy(layer.projection.kernel).shape == (6, 8)
+    plain = ops.convert_to_numpy(layer.projection(np.concatenate([x, expected], axis=-1)))
+    position = ops.convert_to_numpy(layer.position_embedding)
+    np.testing.assert_allclose(y, plain + position, atol=1e-5)
     assert_config_complete(layer)
     assert_layer_round_trip(layer, x)
 

@@ -132,6 +132,8 @@ def test_other_layout_and_frames_keep_weights_other_channels_fail(tmp_path, rng)
     assert ntu.predict(x_batch(rng, joints=25, frames=16), verbose=0).shape == (3, 1, 16, 25, 16)
     with pytest.raises(ValueError, match="3 channels"):
         SkeletonMAEBackbone.from_preset(str(tmp_path), layout="coco17", num_channels=2)
+    with pytest.raises(ValueError, match="motion=False"):
+        SkeletonMAEBackbone.from_preset(str(tmp_path), motion=True)
 
 
 def test_bad_preset_directories(tmp_path):

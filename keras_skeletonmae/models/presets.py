@@ -147,7 +147,9 @@ def resample_frames(position_embedding, num_frames):
     return resampled.reshape((num_frames,) + position_embedding.shape[1:])
 
 
-def check_channels(saved_config, overrides, preset):
+def check_embedding_inputs(saved_config, overrides, preset):
+    """The embedding's weights fit only the inputs they were trained on: the same channel count,
+    and coordinates with or without their motion as saved."""
     channels = overrides.get("num_channels", saved_config["num_channels"])
     if channels != saved_config["num_channels"]:
         raise ValueError(
@@ -155,13 +157,20 @@ def check_channels(saved_config, overrides, preset):
             f"num_channels={channels} cannot reuse its embedding. Use data with "
             f"{saved_config['num_channels']} channels or load_weights=False."
         )
+    saved_motion = saved_config.get("motion", False)
+    if overrides.get("motion", saved_motion) != saved_motion:
+        raise ValueError(
+            f"Preset '{preset}' was trained with motion={saved_motion}; its embedding cannot be "
+            f"reused with motion={overrides['motion']}. Keep the preset's setting or pass "
+            "load_weights=False."
+        )
 
 
 def load_backbone(preset, load_weights_=True, **overrides):
     """A `SkeletonMAEBackbone` from `preset`; `overrides` change constructor arguments.
 
     The layout may change (GIN weights do not depend on the joint count), and so may
-    `num_frames` (the position embedding is resampled); the channel count may not.
+    `num_frames` (the position embedding is resampled); the channel count and `motion` may not.
     """
     from keras_skeletonmae.models.backbone import SkeletonMAEBackbone
 
@@ -172,7 +181,7 @@ def load_backbone(preset, load_weights_=True, **overrides):
     saved = config["config"]
     if not load_weights_:
         return SkeletonMAEBackbone.from_config({**saved, **overrides})
-    check_channels(saved, overrides, preset)
+    check_embedding_inputs(saved, overrides, preset)
     if not (directory / WEIGHTS_FILE).is_file():
         raise ValueError(
             f"Preset '{preset}' ships no weights ({directory / WEIGHTS_FILE} is missing): pass "
