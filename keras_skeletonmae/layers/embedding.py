@@ -29,12 +29,12 @@ class SkeletonEmbedding(keras.layers.Layer):
     Args:
         embed_dim: D, the feature size per joint.
         num_frames: T, required for the position embedding; `None` for no position embedding.
-        motion: also embed each joint's frame-to-frame motion.
         kernel_initializer: initializer of the linear map.
+        motion: also embed each joint's frame-to-frame motion.
     """
 
-    def __init__(self, embed_dim, num_frames=None, motion=False,
-                 kernel_initializer="glorot_uniform", **kwargs):
+    def __init__(self, embed_dim, num_frames=None, kernel_initializer="glorot_uniform",
+                 motion=False, **kwargs):
         super().__init__(**kwargs)
         self.embed_dim = int(embed_dim)
         self.num_frames = None if num_frames is None else int(num_frames)

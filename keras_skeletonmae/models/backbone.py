@@ -26,10 +26,10 @@ class SkeletonMAEBackbone(FunctionalModel):
         embed_dim: D, the embedding and encoder width (64 in the paper).
         num_layers: L_D, GIN encoder layers (3 in the paper).
         hidden_dim: width of each GIN layer's MLP.
+        learnable_epsilon: train GIN's eps instead of keeping it at 0.
         motion: embed each joint's frame-to-frame motion with its coordinates (see
             `SkeletonEmbedding`; not in the paper). The command line's recipe turns it on: on
             MSR Action3D it added 5-9 points of test top-1 from scratch (docs/results.md).
-        learnable_epsilon: train GIN's eps instead of keeping it at 0.
         dtype: dtype policy of every layer, e.g. `"mixed_bfloat16"`.
     """
 
@@ -42,8 +42,8 @@ class SkeletonMAEBackbone(FunctionalModel):
         embed_dim=64,
         num_layers=3,
         hidden_dim=256,
-        motion=False,
         learnable_epsilon=False,
+        motion=False,
         dtype=None,
         **kwargs,
     ):
