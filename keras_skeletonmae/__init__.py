@@ -4,6 +4,10 @@ Runs on TensorFlow, JAX and PyTorch (`KERAS_BACKEND`); tensors are channels-last
 `(batch, persons, frames, joints, channels)`.
 """
 
+from keras_skeletonmae.host_memory import retain_freed_memory
+
+retain_freed_memory()  # steps reuse freed memory instead of faulting it in: see host_memory.py
+
 from keras_skeletonmae import data, layers, layouts, losses, models
 from keras_skeletonmae.layouts import SkeletonLayout, get_layout, register_layout
 from keras_skeletonmae.models import SkeletonClassifier, SkeletonMAEBackbone, SkeletonMAEPretrainer

@@ -37,3 +37,38 @@ def test_normalize_matches_dense_batch_norm_prelu_layers(rng, training):
     plain = x[..., :5]  # no bias, no PReLU
     np.testing.assert_allclose(*to_numpy([normalize(fused, plain), reference(plain)]),
                                rtol=1e-5, atol=1e-5)
+
+
+class DenseNormalizePReLU(keras.layers.Layer):
+    """`dense_normalize` as a layer, to train it like the Keras layers it replaces."""
+
+    def build(self, input_shape):
+        self.dense = keras.layers.Dense(5)
+        self.dense.build(input_shape)
+        self.norm = batch_norm("norm")
+        self.norm.build(input_shape[:-1] + (5,))
+        self.prelu = keras.layers.PReLU(keras.initializers.Constant(0.25), shared_axes=[1])
+        self.prelu.build(input_shape[:-1] + (5,))
+
+    def call(self, x, training=None):
+        return dense_normalize(self.dense, self.norm, x, training, self.prelu)
+
+
+@pytest.mark.parametrize("offset", [2.0, 40.0])
+def test_a_training_step_through_the_fused_path_matches_the_keras_layers(rng, offset):
+    """Same gradients (one SGD step) and moving statistics as the Keras layers, for inputs near
+    zero mean and far from it."""
+    x = (rng.normal(size=(4, 50, 7)) * 2 + offset).astype("float32")
+    y = rng.normal(size=(4, 50, 5)).astype("float32")
+    reference = keras.Sequential([keras.Input((50, 7)), keras.layers.Dense(5), batch_norm("norm"),
+                                  keras.layers.PReLU(keras.initializers.Constant(0.25),
+                                                     shared_axes=[1])])
+    fused = keras.Sequential([keras.Input((50, 7)), DenseNormalizePReLU()])
+    reference.set_weights([rng.normal(size=w.shape).astype("float32") * 0.5
+                           for w in reference.get_weights()])
+    fused.set_weights(reference.get_weights())
+    for model in (reference, fused):
+        model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+        model.train_on_batch(x, y)
+    for got, expected in zip(fused.get_weights(), reference.get_weights()):
+        np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
