@@ -1,4 +1,5 @@
 import os
+import platform
 import subprocess
 import sys
 
@@ -6,7 +7,7 @@ import pytest
 
 from keras_skeletonmae.host_memory import ENVIRONMENT_VARIABLE, retain_freed_memory
 
-glibc_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc")
+glibc_only = pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc's malloc")
 
 # Allocates and fills a 256 MB array six times; prints the page faults of the last five.
 REPEATED_ALLOCATIONS = """
