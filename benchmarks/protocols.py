@@ -79,11 +79,10 @@ FINETUNE = ["--learning-rate", "2e-3", "--batch-size", "16"]
 # transfer on JHMDB split 1 with 3 seeds) on a 2-core CPU with `--jobs 2`. That held only on
 # the fast processor (Zen 5, AVX-512) this was first timed on; on a Zen 3 without AVX-512 the
 # same budget takes about three times as long (docs/results.md, "Motion input and a higher
-# fine-tuning rate"). The 10% cells
-# see a tenth of the sequences per epoch, so they get more epochs (the same for scratch and
-# pre-trained): about 4 full-label epochs of compute. Validation runs
-# every VALIDATE_EVERY epochs (and after the last, which is the reported evaluation): on the 10%
-# cells, validating every epoch cost more than training.
+# fine-tuning rate"). The 10% cells see a tenth of the sequences per epoch, so they get more
+# epochs (the same for scratch and pre-trained): about 4 full-label epochs of compute.
+# Validation runs every VALIDATE_EVERY epochs (and after the last, which is the reported
+# evaluation): on the 10% cells, validating every epoch cost more than training.
 DEFAULT_PRETRAIN_EPOCHS = 40
 DEFAULT_FINETUNE_EPOCHS = 40
 DEFAULT_LOW_LABEL_EPOCHS = 150

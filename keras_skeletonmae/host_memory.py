@@ -15,7 +15,7 @@ XLA dispatches the next step before the last one has freed its block, that peak 
 
 import ctypes
 import os
-import sys
+import platform
 
 ENVIRONMENT_VARIABLE = "SKELETONMAE_RETAIN_FREED_MEMORY"
 
@@ -34,11 +34,9 @@ def retain_freed_memory():
     arenas; measured here, importing keras (and its backend) before the package made no
     difference.
     """
-    if os.environ.get(ENVIRONMENT_VARIABLE, "1") == "0" or not sys.platform.startswith("linux"):
-        return False
+    if os.environ.get(ENVIRONMENT_VARIABLE, "1") == "0" or platform.libc_ver()[0] != "glibc":
+        return False  # another C library (musl, macOS, Windows) has other knobs
     libc = ctypes.CDLL(None)
-    if not hasattr(libc, "gnu_get_libc_version"):  # another C library (musl) has other knobs
-        return False
     settings = (
         (_M_ARENA_MAX, 1),
         (_M_MMAP_MAX, 0),
