@@ -69,6 +69,9 @@ def main():
     parser.add_argument("--motion", action="store_true", help="embed each joint's motion too")
     parser.add_argument("--learning-rate", type=float, default=1e-3, help="fine-tuning rate")
     parser.add_argument("--batch-size", type=int, default=16, help="fine-tuning batch")
+    parser.add_argument("--masked-parts", type=int, default=2, help="pre-training's k parts")
+    parser.add_argument("--frozen-encoder", action="store_true",
+                        help="fine-tune with the embedding and every GIN encoder frozen")
     parser.add_argument("--log", type=Path, default=Path("runs/recipe_search.jsonl"))
     args = parser.parse_args()
 
@@ -90,7 +93,8 @@ def main():
     start = time.time()
     pretrain_loss = None
     if args.pretrain_epochs:
-        pretrainer = SkeletonMAEPretrainer(backbone, num_masked_parts=2, seed=args.seed)
+        pretrainer = SkeletonMAEPretrainer(backbone, num_masked_parts=args.masked_parts,
+                                           seed=args.seed)
         unlabeled = SkeletonDataset(train, 32, FRAMES, 1, transform=augmentation, shuffle=True,
                                     seed=args.seed, labeled=False)
         pretrainer.compile(optimizer=adam(1e-3, args.pretrain_epochs * len(unlabeled), schedule))
@@ -103,6 +107,9 @@ def main():
     classifier = SkeletonClassifier(backbone, num_classes=data.num_classes,
                                     num_strl_layers=args.strl_layers, dropout=0.3,
                                     seed=args.seed)
+    if args.frozen_encoder:
+        for frozen in [backbone.embedding, backbone.encoder, *classifier.encoder_copies]:
+            frozen.trainable = False
     labeled = SkeletonDataset(train, args.batch_size, FRAMES, 1, transform=augmentation,
                               shuffle=True, seed=args.seed)
     classifier.compile(optimizer=adam(args.learning_rate, args.finetune_epochs * len(labeled),
