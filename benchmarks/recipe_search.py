@@ -8,7 +8,8 @@ appended to `--log`.
 
     KERAS_BACKEND=tensorflow python benchmarks/recipe_search.py --finetune-epochs 60 --cosine \\
         --augment rotate [--motion] [--learning-rate 2e-3] [--batch-size 8] \\
-        [--pretrain-epochs 40] [--label-fraction 0.1] [--set jhmdb --split 1]
+        [--pretrain-epochs 40 [--masked-parts 2] [--target-window 5] [--pretrain-split all]] \\
+        [--frozen-encoder] [--label-fraction 0.1] [--set jhmdb --split 1]
 
 Architecture: the protocols' (T = 32, D = 64, 2 GIN layers of width 128, 2 STRL layers,
 dropout 0.3; `--motion` embeds each joint's motion too), fine-tuning Adam 1e-3 (or
@@ -70,6 +71,10 @@ def main():
     parser.add_argument("--learning-rate", type=float, default=1e-3, help="fine-tuning rate")
     parser.add_argument("--batch-size", type=int, default=16, help="fine-tuning batch")
     parser.add_argument("--masked-parts", type=int, default=2, help="pre-training's k parts")
+    parser.add_argument("--target-window", type=int, default=5,
+                        help="frames in pre-training's coordinate target")
+    parser.add_argument("--pretrain-split",
+                        help="pre-train on this split's skeletons (default: the training split)")
     parser.add_argument("--frozen-encoder", action="store_true",
                         help="fine-tune with the embedding and every GIN encoder frozen")
     parser.add_argument("--log", type=Path, default=Path("runs/recipe_search.jsonl"))
@@ -94,9 +99,10 @@ def main():
     pretrain_loss = None
     if args.pretrain_epochs:
         pretrainer = SkeletonMAEPretrainer(backbone, num_masked_parts=args.masked_parts,
-                                           seed=args.seed)
-        unlabeled = SkeletonDataset(train, 32, FRAMES, 1, transform=augmentation, shuffle=True,
-                                    seed=args.seed, labeled=False)
+                                           target_window=args.target_window, seed=args.seed)
+        skeletons = data.split(args.pretrain_split) if args.pretrain_split else train
+        unlabeled = SkeletonDataset(skeletons, 32, FRAMES, 1, transform=augmentation,
+                                    shuffle=True, seed=args.seed, labeled=False)
         pretrainer.compile(optimizer=adam(1e-3, args.pretrain_epochs * len(unlabeled), schedule))
         history = pretrainer.fit(unlabeled, epochs=args.pretrain_epochs, verbose=0)
         pretrain_loss = history.history["loss"][-1]
