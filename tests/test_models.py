@@ -184,18 +184,6 @@ def test_mask_changes_every_step_under_jit_and_is_reproducible(rng):
     assert not np.allclose(other, losses)
 
 
-def test_mixed_bfloat16_trains(rng):
-    keras.config.set_dtype_policy("mixed_bfloat16")
-    backbone = small_backbone()
-    assert backbone.encoder.layers[0].compute_dtype == "bfloat16"
-    x, y = batch(rng, n=8), np.arange(8) % 3
-    pretrainer = SkeletonMAEPretrainer(backbone)
-    assert np.isfinite(pretrainer.fit(x, epochs=1, verbose=0).history["loss"]).all()
-    classifier = SkeletonClassifier(backbone, num_classes=3, num_strl_layers=1)
-    assert np.isfinite(classifier.fit(x, y, epochs=1, verbose=0).history["loss"]).all()
-    assert classifier.predictions.kernel.dtype == "float32"
-
-
 def test_target_and_window_errors():
     backbone = small_backbone()
     with pytest.raises(ValueError, match="target must be"):
