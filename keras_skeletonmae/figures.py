@@ -22,7 +22,7 @@ def _save(figure, path):
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=100, bbox_inches="tight")
-    _pyplot().close(figure)  # pyplot holds every open figure: a long protocol run would pile them up
+    _pyplot().close(figure)  # pyplot holds every figure until closed: a run draws many
     return path
 
 

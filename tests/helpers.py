@@ -7,6 +7,8 @@ import numpy as np
 
 from keras_skeletonmae.layouts import SkeletonLayout
 
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
 
 def assert_config_complete(obj, config=None):
     """Every constructor argument of `type(obj)` appears in its config."""
@@ -38,3 +40,12 @@ def custom_layout_15(name="custom15"):
                "legs": [9, 10, 13, 14]},
         center=1,
     )
+
+
+def assert_png(path):
+    """`path` is a PNG image larger than 100 x 100 pixels."""
+    import matplotlib.image
+
+    assert path.read_bytes()[:8] == PNG_SIGNATURE, path
+    height, width = matplotlib.image.imread(path).shape[:2]
+    assert height > 100 and width > 100, path

@@ -17,22 +17,14 @@ from keras_skeletonmae.data import label_subset
 from keras_skeletonmae.data.any_format import load_skeletons
 from keras_skeletonmae.training_run import RunDirectory
 from keras_skeletonmae.workflows import preset_metadata, usable_split
+from helpers import assert_png
 from real_data import require
 
 TINY = ["--embed-dim", "16", "--gin-layers", "1", "--hidden-dim", "32", "--frames", "16"]
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 def run_cli(*argv):
     return main([str(a) for a in argv])
-
-
-def assert_png(path):
-    import matplotlib.image
-
-    assert path.read_bytes()[:8] == PNG_SIGNATURE, path
-    height, width = matplotlib.image.imread(path).shape[:2]
-    assert height > 100 and width > 100, path
 
 
 def load_json(path):

@@ -1,10 +1,10 @@
 """The run figures are written as PNGs and leave no figure open in pyplot (a protocol run
 draws hundreds of them in one process)."""
 
-import matplotlib.image
 import matplotlib.pyplot as plt
 import numpy as np
 
+from helpers import assert_png
 from keras_skeletonmae.figures import (
     plot_confusion_matrix,
     plot_masked_reconstruction,
@@ -32,5 +32,4 @@ def test_figures_are_written_and_closed(tmp_path, rng):
         ]
     assert plt.get_fignums() == open_before
     for path in paths:
-        image = matplotlib.image.imread(path)
-        assert image.ndim == 3 and min(image.shape[:2]) > 100, path
+        assert_png(path)
