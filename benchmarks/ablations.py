@@ -1,7 +1,7 @@
 """The paper's ablations on MSR Action3D cross-subject, run through the command line.
 
 Every cell changes one thing of the protocol's recipe (`protocols.py`: T = 32, D = 64, 2 GIN
-layers of width 128, joint motion embedded, 2 STRL layers, dropout 0.3, fine-tuning Adam 2e-3,
+layers of width 128, bones and motion embedded, 2 STRL layers, dropout 0.3, fine-tuning Adam 2e-3,
 cosine learning rates, rotation and scale augmentation), pre-trains SkeletonMAE on `xsub_train`'s skeletons and fine-tunes the classifier
 on all its labels; the score is test top-1 on `xsub_val`.
 

@@ -7,12 +7,13 @@ folder, checkpoints or per-epoch validation, so a 60-epoch MSR Action3D fine-tun
 appended to `--log`.
 
     KERAS_BACKEND=tensorflow python benchmarks/recipe_search.py --finetune-epochs 60 --cosine \\
-        --augment rotate [--motion] [--learning-rate 2e-3] [--batch-size 8] \\
+        --augment rotate [--motion] [--bones] [--learning-rate 2e-3] [--batch-size 8] \\
         [--pretrain-epochs 40 [--masked-parts 2] [--target-window 5] [--pretrain-split all]] \\
-        [--frozen-encoder] [--label-fraction 0.1] [--set jhmdb --split 1]
+        [--frozen-encoder] [--label-fraction 0.1] [--set jhmdb --split 1] \\
+        [--stream bone] [--scores scores.npy]
 
 Architecture: the protocols' (T = 32, D = 64, 2 GIN layers of width 128, 2 STRL layers,
-dropout 0.3; `--motion` embeds each joint's motion too), fine-tuning Adam 1e-3 (or
+dropout 0.3; `--motion` embeds each joint's motion too, `--bones` its bone vector), fine-tuning Adam 1e-3 (or
 `--learning-rate`) in batches of 16 (or `--batch-size`), pre-training Adam 1e-3 in batches of
 32 (2 random body parts, coordinate target).
 """
@@ -28,6 +29,7 @@ import numpy as np
 
 from keras_skeletonmae import SkeletonClassifier, SkeletonMAEBackbone, SkeletonMAEPretrainer
 from keras_skeletonmae.data import (
+    Bone,
     CenterOnJoint,
     Compose,
     RandomRotation,
@@ -56,6 +58,11 @@ def transform(name, layout, channels):
     return training_transform(layout, FRAMES, channels, augment=name == "rotate")
 
 
+def with_stream(base, stream, layout):
+    """`base`, then the stream's input: `joint` coordinates or `bone` vectors (`Bone`)."""
+    return base if stream == "joint" else Compose([base, Bone(layout)])
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--set", choices=("msr", "jhmdb"), default="msr")
@@ -77,6 +84,12 @@ def main():
                         help="pre-train on this split's skeletons (default: the training split)")
     parser.add_argument("--frozen-encoder", action="store_true",
                         help="fine-tune with the embedding and every GIN encoder frozen")
+    parser.add_argument("--bones", action="store_true", help="embed each joint's bone too")
+    parser.add_argument("--stream", choices=("joint", "bone"), default="joint",
+                        help="the input: joint coordinates, or bone vectors instead (a bone "
+                             "stream, for ensembles with --scores)")
+    parser.add_argument("--scores", type=Path,
+                        help="save the test set's class scores (.npy) here, for ensembles")
     parser.add_argument("--log", type=Path, default=Path("runs/recipe_search.jsonl"))
     args = parser.parse_args()
 
@@ -87,14 +100,15 @@ def main():
     data, _ = load_pyskl(DATA_DIR / data).repair(drop_all_zero=True)
     train, test = data.split(train_split), data.split(test_split)
     layout, channels = data.skeleton_layout, data.keypoints[0].shape[-1]
-    augmentation = transform(args.augment, layout, channels)
+    augmentation = with_stream(transform(args.augment, layout, channels), args.stream, layout)
+    test_transform = with_stream(CenterOnJoint(layout), args.stream, layout)
 
     schedule = "cosine" if args.cosine else "constant"
 
     keras.utils.set_random_seed(args.seed)
     backbone = SkeletonMAEBackbone(layout=layout, num_channels=channels, num_frames=FRAMES,
                                    num_persons=1, embed_dim=64, num_layers=2, hidden_dim=128,
-                                   motion=args.motion)
+                                   motion=args.motion, bones=args.bones)
     start = time.time()
     pretrain_loss = None
     if args.pretrain_epochs:
@@ -120,14 +134,18 @@ def main():
                               shuffle=True, seed=args.seed)
     classifier.compile(optimizer=adam(args.learning_rate, args.finetune_epochs * len(labeled),
                                       schedule))
-    x_test, y_test = test.to_arrays(FRAMES, 1, transform=CenterOnJoint(layout))
+    x_test, y_test = test.to_arrays(FRAMES, 1, transform=test_transform)
     curve = []
 
     class TestAccuracy(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
             done = epoch + 1
             if done % max(1, args.finetune_epochs // 5) == 0 or done == args.finetune_epochs:
-                predicted = np.argmax(classifier.predict(x_test, verbose=0), axis=-1)
+                scores = classifier.predict(x_test, verbose=0)
+                if args.scores and done == args.finetune_epochs:
+                    args.scores.parent.mkdir(parents=True, exist_ok=True)
+                    np.save(args.scores, scores)
+                predicted = np.argmax(scores, axis=-1)
                 curve.append(round(100 * float(np.mean(predicted == y_test)), 1))
 
     history = classifier.fit(labeled, epochs=args.finetune_epochs, verbose=0,

@@ -4,7 +4,7 @@
 2. Fine-tune the SSL classifier around the pre-trained encoder, and train the same classifier
    from scratch with the same budget.
    The recipe is the command line's (docs/results.md): joint coordinates embedded with their
-   frame-to-frame motion (`motion=True`), Adam 1e-3 with cosine decay to 0, random rotation and
+   bone vectors (`bones=True`) and the frame-to-frame motion of both (`motion=True`), Adam 1e-3 with cosine decay to 0, random rotation and
    scale of the training sequences (`training_transform`), 40 pre-training and 60 fine-tuning
    epochs.
 3. Evaluate both on the test split (top-1, top-5, mean-class accuracy) and print the results
@@ -71,7 +71,7 @@ def batches(train, batch_size, args, labeled=True):
 def backbone(frames):
     return ksm.SkeletonMAEBackbone(
         layout=LAYOUT, num_channels=3, num_frames=frames, num_persons=1,
-        embed_dim=64, num_layers=2, hidden_dim=128, motion=True,
+        embed_dim=64, num_layers=2, hidden_dim=128, motion=True, bones=True,
     )
 
 

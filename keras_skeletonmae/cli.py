@@ -115,6 +115,9 @@ def _add_model(parser, classifier):
     parser.add_argument("--motion", action=argparse.BooleanOptionalAction, default=True,
                         help="embed each joint's frame-to-frame motion with its coordinates, "
                              "from scratch (a preset keeps its own setting)")
+    parser.add_argument("--bones", action=argparse.BooleanOptionalAction, default=True,
+                        help="embed each joint's bone vector (to its parent) with its "
+                             "coordinates, from scratch (a preset keeps its own setting)")
     if classifier:
         parser.add_argument("--strl-layers", type=_non_negative, default=3, help="M, STRL layers")
         parser.add_argument("--dropout", type=float, default=0.5)

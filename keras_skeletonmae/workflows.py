@@ -95,7 +95,7 @@ def _build_task(task_class, config, data, frames, persons, learning_rate, **task
         backbone = SkeletonMAEBackbone(**overrides, embed_dim=config["embed_dim"],
                                        num_layers=config["gin_layers"],
                                        hidden_dim=config["hidden_dim"],
-                                       motion=config["motion"])
+                                       motion=config["motion"], bones=config["bones"])
         model = task_class(backbone, **task_arguments)
     steps = config["epochs"] * math.ceil(len(data) / config["batch_size"])
     jit_compile = {"auto": "auto", "true": True, "false": False}[config["jit_compile"]]

@@ -55,6 +55,7 @@ def test_pretrain_writes_config_metrics_checkpoint_preset_and_figures(pretrained
     model = SkeletonMAEPretrainer.from_preset(pretrained / "preset")
     assert model.backbone.layout.name == "kinect20" and model.backbone.num_frames == 16
     assert model.backbone.motion  # the command line's recipe embeds motion (--no-motion: not)
+    assert model.backbone.bones  # and bones (--no-bones: not)
     metadata = load_json(pretrained / "preset" / "metadata.json")
     assert metadata["recipe"]["epochs"] == 2 and "xsub_train" in metadata["training_data"]
     assert_png(pretrained / "figures" / "training_curves.png")
@@ -149,15 +150,17 @@ def test_presets_and_info(capsys):
 def test_options_come_from_a_toml_file_and_the_command_line_wins(tmp_path):
     config = tmp_path / "run.toml"
     config.write_text('epochs = 1\nframes = 8\n[pretrain]\ngin-layers = 1\nembed_dim = 8\n'
-                      'hidden_dim = 16\nsplit = "xsub_val"\nmotion = false\n')
+                      'hidden_dim = 16\nsplit = "xsub_val"\nmotion = false\n'
+                      'bones = false\n')
     output = tmp_path / "run"
     assert run_cli("pretrain", "--config", config, "--data", require("msr_action3d.pkl"),
                    "--frames", 4, "--output", output) == 0
     saved = load_json(output / "config.json")
     assert (saved["epochs"], saved["gin_layers"], saved["embed_dim"]) == (1, 1, 8)
     assert saved["split"] == "xsub_val" and saved["frames"] == 4
-    assert saved["motion"] is False
-    assert not SkeletonMAEPretrainer.from_preset(output / "preset").backbone.motion
+    assert saved["motion"] is False and saved["bones"] is False
+    backbone = SkeletonMAEPretrainer.from_preset(output / "preset").backbone
+    assert not backbone.motion and not backbone.bones
 
 
 def test_cosine_schedule_ends_at_zero_and_fixes_the_epochs_of_a_resumed_run(pretrained, capsys):

@@ -11,7 +11,7 @@ from keras_skeletonmae.layers import (
     SkeletonEmbedding,
     STRLBlock,
 )
-from keras_skeletonmae.layers.embedding import joint_motion
+from keras_skeletonmae.layers.embedding import joint_bones, joint_motion
 from keras_skeletonmae.layouts import SkeletonLayout, get_layout
 
 
@@ -52,6 +52,29 @@ def test_embedding_with_motion_embeds_coordinates_and_their_frame_differences(rn
     np.testing.assert_allclose(y, plain + position, atol=1e-5)
     assert_config_complete(layer)
     assert_layer_round_trip(layer, x)
+
+
+def test_embedding_with_bones_and_motion(rng):
+    parents = (0, 0, 1, 1)  # joint 0 the root; 1 hangs from 0, 2 and 3 from 1
+    x = skeletons(rng, frames=5, joints=4, channels=3)
+    x[0, 1] = 0.0  # an absent person
+    x[1, 0, 2, 1] = 0.0  # joint 1 (the parent of 2 and 3) not detected in frame 2
+    bones = x - x[..., parents, :]
+    bones[0, 1] = 0.0
+    bones[1, 0, 2, 1:] = 0.0  # no bone into an undetected joint or out of it
+    np.testing.assert_allclose(ops.convert_to_numpy(joint_bones(x, parents)), bones, atol=1e-6)
+    assert not np.any(bones[..., 0, :])  # the root's bone
+
+    layer = SkeletonEmbedding(8, motion=True, bone_parents=parents)
+    y = ops.convert_to_numpy(layer(x))
+    assert ops.convert_to_numpy(layer.projection.kernel).shape == (12, 8)
+    features = np.concatenate([x, bones], axis=-1)
+    features = np.concatenate([features, ops.convert_to_numpy(joint_motion(features))], axis=-1)
+    np.testing.assert_allclose(y, ops.convert_to_numpy(layer.projection(features)), atol=1e-5)
+    assert_config_complete(layer)
+    assert_layer_round_trip(layer, x)
+    with pytest.raises(ValueError, match="5 joints on axis -2 but bone_parents names 4"):
+        SkeletonEmbedding(8, bone_parents=parents)(skeletons(rng, joints=5))
 
 
 def test_embedding_without_frames_has_no_position(rng):

@@ -86,6 +86,18 @@ def test_directed_adjacency_sends_child_to_parent(name):
     assert a.sum() == len(layout.edges)
 
 
+@pytest.mark.parametrize("name", sorted(BUILTIN_JOINTS))
+def test_parents_follow_the_bones_to_one_root(name):
+    layout = get_layout(name)
+    parents = layout.parents()
+    assert len(parents) == layout.num_joints
+    assert sorted((child, parents[child]) for child in range(layout.num_joints)
+                  if parents[child] != child) == sorted(layout.edges)
+    children = {child for child, _ in layout.edges}
+    roots = [j for j in range(layout.num_joints) if j not in children]
+    assert len(roots) == 1 and parents[roots[0]] == roots[0]
+
+
 def test_coco17_parts_match_the_paper():
     parts = get_layout("coco17").parts
     assert parts == {"head": (0, 1, 2, 3, 4), "torso": (5, 6, 11, 12), "left_arm": (7, 9),

@@ -104,7 +104,7 @@ def test_coordinate_target_window():
 
 @pytest.mark.parametrize("make", ["backbone", "pretrainer", "classifier"])
 def test_config_round_trip_and_keras_file(tmp_path, rng, make):
-    backbone = small_backbone(learnable_epsilon=True, motion=True)
+    backbone = small_backbone(learnable_epsilon=True, motion=True, bones=True)
     model = {
         "backbone": lambda: backbone,
         "pretrainer": lambda: SkeletonMAEPretrainer(

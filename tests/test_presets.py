@@ -134,6 +134,8 @@ def test_other_layout_and_frames_keep_weights_other_channels_fail(tmp_path, rng)
         SkeletonMAEBackbone.from_preset(str(tmp_path), layout="coco17", num_channels=2)
     with pytest.raises(ValueError, match="motion=False"):
         SkeletonMAEBackbone.from_preset(str(tmp_path), motion=True)
+    with pytest.raises(ValueError, match="bones=False"):
+        SkeletonMAEBackbone.from_preset(str(tmp_path), bones=True)
 
 
 def test_bad_preset_directories(tmp_path):

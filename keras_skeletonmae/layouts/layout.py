@@ -131,6 +131,15 @@ class SkeletonLayout:
                 a[child, parent] = 1
         return a
 
+    def parents(self):
+        """Each joint's parent along the bones, as a tuple of V joint indices; a joint that is no
+        bone's child (the root, the centre joint of the built-in layouts) is its own parent. If
+        several bones share a child, the first one counts."""
+        parents = list(range(self._num_joints))
+        for child, parent in reversed(self._edges):
+            parents[child] = parent
+        return tuple(parents)
+
     def part_membership(self, dtype="float32"):
         """`(num_parts, V)` with `M[p, v] = 1` when joint v belongs to part p (in part order)."""
         m = np.zeros((self.num_parts, self._num_joints), dtype=dtype)

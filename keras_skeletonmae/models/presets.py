@@ -149,7 +149,7 @@ def resample_frames(position_embedding, num_frames):
 
 def check_embedding_inputs(saved_config, overrides, preset):
     """The embedding's weights fit only the inputs they were trained on: the same channel count,
-    and coordinates with or without their motion as saved."""
+    and coordinates with or without their bones and motion as saved."""
     channels = overrides.get("num_channels", saved_config["num_channels"])
     if channels != saved_config["num_channels"]:
         raise ValueError(
@@ -157,20 +157,21 @@ def check_embedding_inputs(saved_config, overrides, preset):
             f"num_channels={channels} cannot reuse its embedding. Use data with "
             f"{saved_config['num_channels']} channels or load_weights=False."
         )
-    saved_motion = saved_config.get("motion", False)
-    if overrides.get("motion", saved_motion) != saved_motion:
-        raise ValueError(
-            f"Preset '{preset}' was trained with motion={saved_motion}; its embedding cannot be "
-            f"reused with motion={overrides['motion']}. Keep the preset's setting or pass "
-            "load_weights=False."
-        )
+    for feature in ("motion", "bones"):
+        saved = saved_config.get(feature, False)
+        if overrides.get(feature, saved) != saved:
+            raise ValueError(
+                f"Preset '{preset}' was trained with {feature}={saved}; its embedding cannot be "
+                f"reused with {feature}={overrides[feature]}. Keep the preset's setting or pass "
+                "load_weights=False."
+            )
 
 
 def load_backbone(preset, load_weights_=True, **overrides):
     """A `SkeletonMAEBackbone` from `preset`; `overrides` change constructor arguments.
 
     The layout may change (GIN weights do not depend on the joint count), and so may
-    `num_frames` (the position embedding is resampled); the channel count and `motion` may not.
+    `num_frames` (the position embedding is resampled); the channel count, `motion` and `bones` may not.
     """
     from keras_skeletonmae.models.backbone import SkeletonMAEBackbone
 
