@@ -3,9 +3,10 @@
 For each selected set (MSR Action3D cross-subject; JHMDB splits 1-3) and seed, every cell is a
 `skeletonmae` command run in-process (`keras_skeletonmae.cli.main`), with one recipe and one
 budget for all of them (T = 32, D = 64, 2 GIN layers of width 128, joint coordinates embedded
-with their bone vectors and the motion of both, 2 STRL layers, dropout 0.3; pre-training Adam 1e-3 batch 32; fine-tuning Adam
-2e-3 batch 16; the command line's defaults: cosine decay of the learning rate, random rotation
-and scale of the training sequences, for pre-training and fine-tuning alike):
+with their bone vectors and the motion of both, 2 STRL layers, dropout 0.3; pre-training Adam
+1e-3 batch 32; fine-tuning Adam 2e-3 batch 16; the command line's defaults: cosine decay of the
+learning rate, random rotation and scale of the training sequences, for pre-training and
+fine-tuning alike):
 
 - `scratch_full`      the SSL classifier from scratch, all training labels;
 - `pretrained_full`   SkeletonMAE pre-trained on the training split's skeletons (labels unused),
@@ -75,17 +76,16 @@ FINETUNE = ["--learning-rate", "2e-3", "--batch-size", "16"]
 # Fine-tuning at 2e-3 rather than the command line's 1e-3: at 40 epochs the classifier underfits
 # (train accuracy 77% at 1e-3), and 2e-3 gave 79.9 / 76.9 vs 74.0 / 78.0 (seeds 0 / 1, MSR from
 # scratch, docs/results.md).
-# Aimed at the 90 minutes allowed for the full protocol (both sets, all splits, 3 seeds,
-# transfer on JHMDB split 1 with 3 seeds) on a 2-core CPU with `--jobs 2`. That held only on
-# the fast processor (Zen 5, AVX-512) this was first timed on; on a Zen 3 without AVX-512 the
-# same budget takes about three times as long (docs/results.md, "Motion input and a higher
-# fine-tuning rate"). The 10% cells see a tenth of the sequences per epoch, so they get more
-# epochs (the same for scratch and pre-trained): about 4 full-label epochs of compute.
+# Sized for the 90 minutes allowed for the full protocol (both sets, all splits, 3 seeds,
+# transfer on JHMDB split 1 with 3 seeds) on a 2-core CPU with `--jobs 2`: on a Zen 3 without
+# AVX-512 (JAX, compilation cache) it took 89.9 min (docs/results.md, protocol v5); v4's 40 / 40
+# / 150 would take about 2 hours there. The 10% cells see a tenth of the sequences per epoch,
+# so they get more epochs (the same for scratch and pre-trained).
 # Validation runs every VALIDATE_EVERY epochs (and after the last, which is the reported
 # evaluation): on the 10% cells, validating every epoch cost more than training.
-DEFAULT_PRETRAIN_EPOCHS = 40
-DEFAULT_FINETUNE_EPOCHS = 40
-DEFAULT_LOW_LABEL_EPOCHS = 150
+DEFAULT_PRETRAIN_EPOCHS = 30
+DEFAULT_FINETUNE_EPOCHS = 30
+DEFAULT_LOW_LABEL_EPOCHS = 100
 VALIDATE_EVERY = 10
 # The protocol restarts an interrupted cell (it does not resume one), so a checkpoint every 10
 # epochs is plenty; each costs about 0.1 s, a fifth of a 10%-cell epoch.

@@ -13,9 +13,10 @@ appended to `--log`.
         [--stream bone] [--scores scores.npy]
 
 Architecture: the protocols' (T = 32, D = 64, 2 GIN layers of width 128, 2 STRL layers,
-dropout 0.3; `--motion` embeds each joint's motion too, `--bones` its bone vector), fine-tuning Adam 1e-3 (or
-`--learning-rate`) in batches of 16 (or `--batch-size`), pre-training Adam 1e-3 in batches of
-32 (2 random body parts, coordinate target).
+dropout 0.3; `--motion` embeds each joint's motion too, `--bones` its bone vector), fine-tuning
+Adam 1e-3 (or `--learning-rate`) in batches of 16 (or `--batch-size`), pre-training Adam 1e-3
+in batches of 32 (2 random body parts, coordinate target). `--stream bone` trains on bone
+vectors instead of coordinates and `--scores` saves the test scores, for two-stream ensembles.
 """
 
 import argparse

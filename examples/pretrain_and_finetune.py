@@ -4,9 +4,9 @@
 2. Fine-tune the SSL classifier around the pre-trained encoder, and train the same classifier
    from scratch with the same budget.
    The recipe is the command line's (docs/results.md): joint coordinates embedded with their
-   bone vectors (`bones=True`) and the frame-to-frame motion of both (`motion=True`), Adam 1e-3 with cosine decay to 0, random rotation and
-   scale of the training sequences (`training_transform`), 40 pre-training and 60 fine-tuning
-   epochs.
+   bone vectors (`bones=True`) and the frame-to-frame motion of both (`motion=True`), Adam 1e-3
+   with cosine decay to 0, random rotation and scale of the training sequences
+   (`training_transform`), 40 pre-training and 60 fine-tuning epochs.
 3. Evaluate both on the test split (top-1, top-5, mean-class accuracy) and print the results
    table (also written as JSON).
 

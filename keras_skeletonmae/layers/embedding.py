@@ -36,8 +36,9 @@ class SkeletonEmbedding(keras.layers.Layer):
     the map also takes the joint's bone vector (`joint_bones`, the input of the field's "bone
     stream"), and with `motion` the frame-to-frame motion of everything before
     (`[x_t, x_{t+1} - x_t]`, see `joint_motion`), since the per-frame graph encoder otherwise
-    sees no movement at all: C, 2C (bones or motion) or 4C inputs. With `num_frames` set, a learnable temporal position embedding `(T, D)` (the
-    SSL model's "positional embedding") is added to every joint of a frame.
+    sees no movement at all: C, 2C (bones or motion) or 4C inputs. With `num_frames` set, a
+    learnable temporal position embedding `(T, D)` (the SSL model's "positional embedding") is
+    added to every joint of a frame.
 
     Args:
         embed_dim: D, the feature size per joint.
@@ -69,7 +70,8 @@ class SkeletonEmbedding(keras.layers.Layer):
                 f"{self.name}: input has {input_shape[-2]} joints on axis -2 but bone_parents "
                 f"names {len(self.bone_parents)}. Input shape: {input_shape}."
             )
-        channels = input_shape[-1] * (2 if self.motion else 1) * (2 if self.bone_parents is not None else 1)
+        channels = input_shape[-1] * (2 if self.bone_parents is not None else 1)
+        channels *= 2 if self.motion else 1
         self.projection.build(tuple(input_shape[:-1]) + (channels,))
         if self.num_frames is not None:
             self.position_embedding = self.add_weight(

@@ -171,7 +171,8 @@ def load_backbone(preset, load_weights_=True, **overrides):
     """A `SkeletonMAEBackbone` from `preset`; `overrides` change constructor arguments.
 
     The layout may change (GIN weights do not depend on the joint count), and so may
-    `num_frames` (the position embedding is resampled); the channel count, `motion` and `bones` may not.
+    `num_frames` (the position embedding is resampled); the channel count, `motion` and `bones`
+    may not.
     """
     from keras_skeletonmae.models.backbone import SkeletonMAEBackbone
 
