@@ -40,30 +40,39 @@ def test_normalize_matches_dense_batch_norm_prelu_layers(rng, training):
 
 
 class DenseNormalizePReLU(keras.layers.Layer):
-    """`dense_normalize` as a layer, to train it like the Keras layers it replaces."""
+    """`dense_normalize` as a layer (with or without its PReLU), to train it like the Keras
+    layers it replaces."""
+
+    def __init__(self, with_prelu=True, **kwargs):
+        super().__init__(**kwargs)
+        self.with_prelu = with_prelu
 
     def build(self, input_shape):
         self.dense = keras.layers.Dense(5)
         self.dense.build(input_shape)
         self.norm = batch_norm("norm")
         self.norm.build(input_shape[:-1] + (5,))
-        self.prelu = keras.layers.PReLU(keras.initializers.Constant(0.25), shared_axes=[1])
-        self.prelu.build(input_shape[:-1] + (5,))
+        self.prelu = None
+        if self.with_prelu:
+            self.prelu = keras.layers.PReLU(keras.initializers.Constant(0.25), shared_axes=[1])
+            self.prelu.build(input_shape[:-1] + (5,))
 
     def call(self, x, training=None):
         return dense_normalize(self.dense, self.norm, x, training, self.prelu)
 
 
+@pytest.mark.parametrize("with_prelu", [True, False])
 @pytest.mark.parametrize("offset", [2.0, 40.0])
-def test_a_training_step_through_the_fused_path_matches_the_keras_layers(rng, offset):
+def test_a_training_step_through_the_fused_path_matches_the_keras_layers(rng, offset, with_prelu):
     """Same gradients (one SGD step) and moving statistics as the Keras layers, for inputs near
-    zero mean and far from it."""
+    zero mean and far from it, with and without the PReLU (each backend's analytic gradient)."""
     x = (rng.normal(size=(4, 50, 7)) * 2 + offset).astype("float32")
     y = rng.normal(size=(4, 50, 5)).astype("float32")
-    reference = keras.Sequential([keras.Input((50, 7)), keras.layers.Dense(5), batch_norm("norm"),
-                                  keras.layers.PReLU(keras.initializers.Constant(0.25),
-                                                     shared_axes=[1])])
-    fused = keras.Sequential([keras.Input((50, 7)), DenseNormalizePReLU()])
+    layers = [keras.Input((50, 7)), keras.layers.Dense(5), batch_norm("norm")]
+    if with_prelu:
+        layers.append(keras.layers.PReLU(keras.initializers.Constant(0.25), shared_axes=[1]))
+    reference = keras.Sequential(layers)
+    fused = keras.Sequential([keras.Input((50, 7)), DenseNormalizePReLU(with_prelu)])
     reference.set_weights([rng.normal(size=w.shape).astype("float32") * 0.5
                            for w in reference.get_weights()])
     fused.set_weights(reference.get_weights())
@@ -72,3 +81,49 @@ def test_a_training_step_through_the_fused_path_matches_the_keras_layers(rng, of
         model.train_on_batch(x, y)
     for got, expected in zip(fused.get_weights(), reference.get_weights()):
         np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
+
+
+def test_the_gradients_match_autodiff_of_the_keras_layers(rng):
+    """The analytic gradient itself (not diluted by a small step): every input and weight."""
+    x = (rng.normal(size=(4, 16, 6)) * 3 + 5).astype("float32")
+    dense = DenseNormalizePReLU()
+    dense.build(x.shape)
+    reference = keras.Sequential([keras.Input((16, 6)), keras.layers.Dense(5), batch_norm("norm"),
+                                  keras.layers.PReLU(keras.initializers.Constant(0.25),
+                                                     shared_axes=[1])])
+    reference.set_weights([rng.normal(size=w.shape).astype("float32") * 0.5 + 0.5
+                           for w in reference.get_weights()])
+    dense.set_weights(reference.get_weights())
+    weights = rng.normal(size=(4, 16, 5)).astype("float32")  # a loss that weighs every output
+    for got, expected in zip(_gradients(dense, x, weights), _gradients(reference, x, weights)):
+        np.testing.assert_allclose(got, expected, rtol=2e-4, atol=2e-5)
+
+
+def _gradients(layer, x, weights):
+    """d sum(weights * layer(x)) / d (x, then each trainable weight), in training mode."""
+    backend = keras.backend.backend()
+    variables = layer.trainable_variables
+    if backend == "jax":
+        import jax
+
+        def loss(values, x):
+            outputs, _ = layer.stateless_call(values, [v.value for v in layer.non_trainable_variables],
+                                              x, training=True)
+            return (outputs * weights).sum()
+
+        grads, dx = jax.grad(loss, argnums=(0, 1))([v.value for v in variables], x)
+        return to_numpy([dx, *grads])
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        x = tf.constant(x)
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            loss = tf.reduce_sum(layer(x, training=True) * weights)
+        return to_numpy(tape.gradient(loss, [x, *variables]))
+    import torch
+
+    x = torch.tensor(x, requires_grad=True)
+    loss = (layer(x, training=True) * torch.tensor(weights)).sum()
+    loss.backward()
+    return to_numpy([x.grad, *[v.value.grad for v in variables]])

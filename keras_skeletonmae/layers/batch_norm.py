@@ -30,25 +30,37 @@ def normalize(norm, x, training=None, prelu=None, bias=None):
     x = ops.cast(x, "float32")
     bias = 0.0 if bias is None else ops.cast(bias, "float32")
     gamma, beta = ops.cast(norm.gamma, "float32"), ops.cast(norm.beta, "float32")
+    alpha = None if prelu is None else ops.reshape(ops.cast(prelu.alpha, "float32"), (-1,))
     if not (training and norm.trainable):
         scale = gamma * ops.rsqrt(norm.moving_variance + norm.epsilon)
-        x = x * scale + (beta + (bias - norm.moving_mean) * scale)
+        y = _prelu(x * scale + (beta + (bias - norm.moving_mean) * scale), alpha)
     elif keras.backend.backend() == "torch":
         # `+ bias - bias` keeps the bias in the graph: its gradient is then exactly 0, as on the
         # other backends, instead of missing.
-        x, mean, variance = _torch_batch_norm(x, gamma, beta + bias - bias, norm.epsilon)
+        y, mean, variance = _torch_batch_norm_prelu(x, gamma, beta + bias - bias, alpha,
+                                                    norm.epsilon)
         _update_moving_statistics(norm, mean + bias, variance)
-    else:
+    elif keras.backend.backend() == "jax":  # sharded or not: its reductions span every device
+        rows = ops.reshape(x, (-1, x.shape[-1]))
+        mean, variance = ops.moments(ops.stop_gradient(rows), (0,))
+        _update_moving_statistics(norm, mean + bias, variance)
+        y = _batch_norm_prelu(rows, mean, variance, gamma, beta + bias - bias, alpha,
+                              norm.epsilon)
+        y = ops.reshape(y, ops.shape(x))
+    else:  # TensorFlow: autodiff (its XLA fuses it; the analytic gradient measured 3% slower)
         axes = tuple(range(len(x.shape) - 1))
         mean, variance = ops.moments(x, axes, synchronized=replicas_in_sync() > 1)
         mean = mean + bias
         _update_moving_statistics(norm, mean, variance)
         scale = gamma * ops.rsqrt(variance + norm.epsilon)
-        x = x * scale + (beta + (bias - mean) * scale)
-    if prelu is not None:
-        alpha = ops.reshape(ops.cast(prelu.alpha, "float32"), (-1,))
-        x = ops.relu(x) - alpha * ops.relu(-x)  # PReLU's own formula
-    return ops.cast(x, norm.compute_dtype)
+        y = _prelu(x * scale + (beta + (bias - mean) * scale), alpha)
+    return ops.cast(y, norm.compute_dtype)
+
+
+def _prelu(x, alpha):
+    """PReLU with one slope per channel (`alpha`, or none: identity), in PReLU's own formula
+    (on TensorFlow 1% faster than `where` to differentiate)."""
+    return x if alpha is None else ops.relu(x) - alpha * ops.relu(-x)
 
 
 def _update_moving_statistics(norm, mean, variance):
@@ -57,17 +69,58 @@ def _update_moving_statistics(norm, mean, variance):
     norm.moving_variance.assign(norm.moving_variance * momentum + variance * (1.0 - momentum))
 
 
-def _torch_batch_norm(x, gamma, beta, epsilon):
-    """Training-mode batch norm in PyTorch's fused kernels (forward and backward, a few passes
-    instead of about twenty): `(normalized x, batch mean, batch variance)`."""
+def _torch_batch_norm_prelu(x, gamma, beta, alpha, epsilon):
+    """Training-mode batch norm, then PReLU, in PyTorch's fused kernels (forward and backward, a
+    few passes instead of about twenty): `(output, batch mean, batch variance)`."""
     import torch
 
     flat = x.reshape(-1, x.shape[-1])  # channels on axis 1, as PyTorch wants them
     y, mean, inverse_std = torch.native_batch_norm(
         flat, gamma, beta, None, None, True, 0.0, epsilon
     )
+    if alpha is not None:
+        y = torch.nn.functional.prelu(y, alpha)
     variance = inverse_std.detach() ** -2 - epsilon
     return y.reshape(x.shape), mean.detach(), variance
+
+
+def _batch_norm_prelu(rows, mean, variance, gamma, beta, alpha, epsilon):
+    """Training-mode `prelu(gamma * x_hat + beta)` on `(rows, channels)`, `x_hat` the rows
+    standardized with their batch `mean` and `variance` (given, computed without gradient), with
+    its analytic gradient (JAX): autodiff through the moments, the normalization and the PReLU
+    has XLA write about ten arrays of the rows' size per layer, this gradient four.
+    `alpha=None`: no PReLU.
+    """
+
+    @ops.custom_gradient
+    def forward(rows, mean, variance, gamma, beta, *alpha_arg):
+        inverse_std = ops.rsqrt(variance + epsilon)
+        scale = gamma * inverse_std
+        z = rows * scale + (beta - mean * scale)
+        y = _prelu(z, None if alpha is None else alpha_arg[0])
+
+        def grad(dy):
+            z = rows * scale + (beta - mean * scale)  # recomputed: only `rows` is kept
+            if alpha is None:
+                dz, d_alpha = dy, ()
+            else:
+                dz = ops.where(z > 0, dy, alpha_arg[0] * dy)
+                d_alpha = (ops.sum(ops.where(z > 0, 0.0, dy * z), axis=0),)
+            # d_gamma = sum(dz * x_hat), d_rows = scale * (dz - (d_beta + x_hat * d_gamma) / N),
+            # with x_hat = (rows - mean) * inverse_std expanded so that XLA forms no array of
+            # x_hat or of rows - mean. Float32 error: about 1e-5 relative where the mean is 20
+            # standard deviations from 0.
+            d_beta = ops.sum(dz, axis=0)
+            d_gamma = inverse_std * (ops.sum(dz * rows, axis=0) - mean * d_beta)
+            count = ops.cast(ops.shape(rows)[0], rows.dtype)
+            slope = -scale * inverse_std * d_gamma / count
+            d_rows = dz * scale + rows * slope - (scale * d_beta / count + mean * slope)
+            zeros = ops.zeros_like(mean)
+            return (d_rows, zeros, zeros, d_gamma, d_beta, *d_alpha)
+
+        return y, grad
+
+    return forward(rows, mean, variance, gamma, beta, *(() if alpha is None else (alpha,)))
 
 
 def dense_normalize(dense, norm, x, training=None, prelu=None):
