@@ -106,9 +106,10 @@ def _gradients(layer, x, weights):
     if backend == "jax":
         import jax
 
+        fixed = [v.value for v in layer.non_trainable_variables]
+
         def loss(values, x):
-            outputs, _ = layer.stateless_call(values, [v.value for v in layer.non_trainable_variables],
-                                              x, training=True)
+            outputs, _ = layer.stateless_call(values, fixed, x, training=True)
             return (outputs * weights).sum()
 
         grads, dx = jax.grad(loss, argnums=(0, 1))([v.value for v in variables], x)
