@@ -88,7 +88,8 @@ def _batch_norm_prelu(rows, mean, variance, gamma, beta, alpha, epsilon):
     """Training-mode `prelu(gamma * x_hat + beta)` on `(rows, channels)`, `x_hat` the rows
     standardized with their batch `mean` and `variance` (given, computed without gradient), with
     its analytic gradient (JAX): autodiff through the moments, the normalization and the PReLU
-    has XLA write about ten arrays of the rows' size per layer, this gradient four.
+    has XLA write seven arrays of the rows' size per layer, this gradient four (forward and
+    backward; benchmarks/README.md, G).
     `alpha=None`: no PReLU.
     """
 
