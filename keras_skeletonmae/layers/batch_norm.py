@@ -94,18 +94,19 @@ def _batch_norm_prelu(rows, mean, variance, gamma, beta, alpha, epsilon):
     """
 
     @ops.custom_gradient
-    def forward(rows, mean, variance, gamma, beta, *alpha_arg):
+    def forward(rows, mean, variance, gamma, beta, *prelu_alpha):
+        alpha = prelu_alpha[0] if prelu_alpha else None
         inverse_std = ops.rsqrt(variance + epsilon)
         scale = gamma * inverse_std
-        z = rows * scale + (beta - mean * scale)
-        y = _prelu(z, None if alpha is None else alpha_arg[0])
+        shift = beta - mean * scale
+        y = _prelu(rows * scale + shift, alpha)
 
         def grad(dy):
-            z = rows * scale + (beta - mean * scale)  # recomputed: only `rows` is kept
+            z = rows * scale + shift  # recomputed: only `rows` is kept
             if alpha is None:
                 dz, d_alpha = dy, ()
             else:
-                dz = ops.where(z > 0, dy, alpha_arg[0] * dy)
+                dz = ops.where(z > 0, dy, alpha * dy)
                 d_alpha = (ops.sum(ops.where(z > 0, 0.0, dy * z), axis=0),)
             # d_gamma = sum(dz * x_hat), d_rows = scale * (dz - (d_beta + x_hat * d_gamma) / N),
             # with x_hat = (rows - mean) * inverse_std expanded so that XLA forms no array of
@@ -121,7 +122,7 @@ def _batch_norm_prelu(rows, mean, variance, gamma, beta, alpha, epsilon):
 
         return y, grad
 
-    return forward(rows, mean, variance, gamma, beta, *(() if alpha is None else (alpha,)))
+    return forward(rows, mean, variance, gamma, beta, *([] if alpha is None else [alpha]))
 
 
 def dense_normalize(dense, norm, x, training=None, prelu=None):
