@@ -10,7 +10,7 @@ appended to `--log`.
         --augment rotate [--motion] [--bones] [--learning-rate 2e-3] [--batch-size 8] \\
         [--pretrain-epochs 40 [--masked-parts 2] [--target-window 5] [--pretrain-split all]] \\
         [--frozen-encoder] [--label-fraction 0.1] [--set jhmdb --split 1] \\
-        [--stream bone] [--scores scores.npy]
+        [--stream bone] [--scores scores.npy] [--test-clips 10]
 
 Architecture: the protocols' (T = 32, D = 64, 2 GIN layers of width 128, 2 STRL layers,
 dropout 0.3; `--motion` embeds each joint's motion too, `--bones` its bone vector), fine-tuning
@@ -42,6 +42,7 @@ from keras_skeletonmae.data import (
     load_pyskl,
     training_transform,
 )
+from keras_skeletonmae.evaluation import clip_averaged_probabilities
 from keras_skeletonmae.workflows import adam
 
 DATA_DIR = Path(os.environ.get("SKELETONMAE_DATA",
@@ -91,6 +92,9 @@ def main():
                              "stream, for ensembles with --scores)")
     parser.add_argument("--scores", type=Path,
                         help="save the test set's class scores (.npy) here, for ensembles")
+    parser.add_argument("--test-clips", type=int, default=1,
+                        help="also report top-1 of multi-clip testing with this many clips "
+                             "(probabilities averaged) after the last epoch")
     parser.add_argument("--log", type=Path, default=Path("runs/recipe_search.jsonl"))
     args = parser.parse_args()
 
@@ -135,7 +139,8 @@ def main():
                               shuffle=True, seed=args.seed)
     classifier.compile(optimizer=adam(args.learning_rate, args.finetune_epochs * len(labeled),
                                       schedule))
-    x_test, y_test = test.to_arrays(FRAMES, 1, transform=test_transform)
+    clips_test = test.to_clips(FRAMES, 1, args.test_clips, transform=test_transform)
+    x_test, y_test = clips_test[0], test.labels
     curve = []
 
     class TestAccuracy(keras.callbacks.Callback):
@@ -151,10 +156,15 @@ def main():
 
     history = classifier.fit(labeled, epochs=args.finetune_epochs, verbose=0,
                              callbacks=[TestAccuracy()])
+    clip_top1 = None
+    if args.test_clips > 1:
+        probabilities = clip_averaged_probabilities(classifier, clips_test)
+        clip_top1 = round(100 * float(np.mean(np.argmax(probabilities, -1) == y_test)), 1)
     result = {**{k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
               "pretrain_loss": pretrain_loss,
               "train_accuracy": round(100 * history.history["accuracy"][-1], 1),
               "test_top1": curve[-1], "test_top1_along_the_run": curve,
+              f"test_top1_{args.test_clips}_clips": clip_top1,
               "pretrain_seconds": round(pretrain_seconds),
               "finetune_seconds": round(time.time() - start - pretrain_seconds)}
     print(json.dumps(result))

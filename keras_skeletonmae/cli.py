@@ -187,6 +187,9 @@ def build_parser():
                        "of a classifier preset")
     _add_data(evaluate, [("split", "split to evaluate (default: all samples)")])
     evaluate.add_argument("--preset", help="classifier preset (name, folder or hub handle)")
+    evaluate.add_argument("--clips", type=_positive, default=1,
+                          help="multi-clip testing: average the class probabilities of this "
+                               "many frame samplings per sequence (PYSKL tests with 10)")
     _add_output(evaluate, "runs/evaluate")
 
     predict = command("predict", "top-k classes per sequence and per person")

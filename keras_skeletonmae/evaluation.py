@@ -8,6 +8,13 @@ def softmax(logits):
     return shifted / shifted.sum(axis=-1, keepdims=True)
 
 
+def clip_averaged_probabilities(model, clips, batch_size=32):
+    """Multi-clip testing: the class probabilities `softmax(model(clip))` averaged over the
+    clips `(num_clips, N, ...)` (`SkeletonData.to_clips`), as PYSKL's `average_clips='prob'`."""
+    return np.mean([softmax(model.predict(clip, batch_size=batch_size, verbose=0))
+                    for clip in clips], axis=0)
+
+
 def classification_metrics(scores, labels, num_classes, top_k=5):
     """Top-1, top-k, mean-class accuracy and the confusion matrix of `scores` `(N, K)`.
 

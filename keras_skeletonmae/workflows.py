@@ -18,7 +18,8 @@ import numpy as np
 from keras_skeletonmae import figures
 from keras_skeletonmae.data import CenterOnJoint, SkeletonDataset, label_subset, training_transform
 from keras_skeletonmae.data.any_format import load_skeletons
-from keras_skeletonmae.evaluation import classification_metrics, class_names_for, softmax, top_k_classes
+from keras_skeletonmae.evaluation import (class_names_for, classification_metrics,
+                                         clip_averaged_probabilities, softmax, top_k_classes)
 from keras_skeletonmae.models import SkeletonClassifier, SkeletonMAEBackbone, SkeletonMAEPretrainer
 from keras_skeletonmae.models import presets as preset_io
 from keras_skeletonmae.training_run import CONFIG_FILE, RunDirectory
@@ -299,7 +300,8 @@ def load_classifier(preset, data):
 
 def evaluate(config):
     """Top-1, top-5, mean-class accuracy and the confusion matrix of a classifier preset on
-    `config["split"]`."""
+    `config["split"]`; with `config["clips"]` > 1, of multi-clip testing (`to_clips`, the
+    clips' probabilities averaged)."""
     data = usable_split(load_skeletons(config["data"], config["layout"]), config["split"])
     if data.labels is None:
         raise ValueError(f"{config['data']} has no labels to evaluate against.")
@@ -307,8 +309,16 @@ def evaluate(config):
     if data.labels.max() >= model.num_classes:
         raise ValueError(f"preset '{config['preset']}' predicts {model.num_classes} classes, but "
                          f"{config['data']} has label {int(data.labels.max())}.")
-    x, y = _arrays(data, model.backbone.num_frames, model.backbone.num_persons)
-    evaluation = _evaluate_arrays(model, x, y)
+    num_clips = config.get("clips", 1)
+    if num_clips > 1:
+        clips = data.to_clips(model.backbone.num_frames, model.backbone.num_persons, num_clips,
+                              transform=CenterOnJoint(data.skeleton_layout))
+        evaluation = classification_metrics(clip_averaged_probabilities(model, clips),
+                                             data.labels, model.num_classes)
+    else:
+        evaluation = _evaluate_arrays(model, *_arrays(data, model.backbone.num_frames,
+                                                      model.backbone.num_persons))
+    evaluation = {"num_clips": num_clips, **evaluation}
     class_names = class_names_for(model.num_classes, preset_metadata(config["preset"]).get("class_names"),
                                   data.class_names)
     run = RunDirectory(config["output"])

@@ -13,7 +13,7 @@ import pytest
 
 from keras_skeletonmae import SkeletonClassifier, SkeletonMAEPretrainer
 from keras_skeletonmae.cli import main
-from keras_skeletonmae.data import label_subset
+from keras_skeletonmae.data import CenterOnJoint, label_subset, load_pyskl
 from keras_skeletonmae.data.any_format import load_skeletons
 from keras_skeletonmae.training_run import RunDirectory
 from keras_skeletonmae.workflows import preset_metadata, usable_split
@@ -123,6 +123,23 @@ def test_evaluate_reproduces_the_preset_model_card(tmp_path):
     assert evaluation["class_names"] == card["class_names"]
     assert 0 < evaluation["mean_class_accuracy"] <= 1
     assert_png(tmp_path / "figures" / "confusion_matrix.png")
+
+
+def test_evaluate_with_clips_averages_the_probabilities_of_every_clip(tmp_path):
+    preset = "skeletonmae_jhmdb15_jhmdb_classifier"
+    assert run_cli("evaluate", "--data", require("jhmdb_2d.pkl"), "--split", "test1",
+                   "--preset", preset, "--clips", 3, "--output", tmp_path) == 0
+    evaluation = load_json(tmp_path / "evaluation.json")
+    data = load_pyskl(require("jhmdb_2d.pkl"), split="test1")
+    model = SkeletonClassifier.from_preset(preset)
+    clips = data.to_clips(model.backbone.num_frames, 1, 3, CenterOnJoint(data.skeleton_layout))
+    probabilities = np.mean([keras.ops.convert_to_numpy(keras.ops.softmax(model(clip)))
+                             for clip in clips], axis=0)
+    assert evaluation["num_clips"] == 3
+    assert evaluation["top1_accuracy"] == pytest.approx(
+        np.mean(probabilities.argmax(-1) == data.labels), abs=1e-9)
+    card = preset_metadata(preset)["results"]["finetune_accuracy"]
+    assert abs(evaluation["top1_accuracy"] - card) < 0.1
 
 
 def test_predict_names_real_classes_per_sequence_and_person(tmp_path, capsys):

@@ -149,3 +149,20 @@ def test_to_arrays_shapes_and_centring(msr):
     np.testing.assert_array_equal(x_plain[0], data.keypoints[0][:, (bounds[:-1] + bounds[1:]) // 2])
     unlabeled = SkeletonData(data.keypoints)
     assert unlabeled.to_arrays(4, 1)[1] is None
+
+
+def test_to_clips_first_clip_is_to_arrays_and_others_sample_each_segment(msr):
+    data = msr.split("xsub_val").select(range(6))
+    clips = data.to_clips(16, 1, 4, transform=CenterOnJoint("kinect20"), seed=3)
+    assert clips.shape == (4, 6, 1, 16, 20, 3) and clips.dtype == np.float32
+    np.testing.assert_array_equal(clips[0], data.to_arrays(16, 1, CenterOnJoint("kinect20"))[0])
+    np.testing.assert_array_equal(clips, data.to_clips(16, 1, 4, CenterOnJoint("kinect20"), 3))
+    assert not np.array_equal(clips[1], clips[2])
+    raw = data.to_clips(16, 1, 3)
+    sequence = data.keypoints[0][0]  # [T, V, C], T >= 16
+    bounds = np.arange(17) * len(sequence) // 16
+    for clip in raw[1:, 0, 0]:
+        frames = [int(np.flatnonzero(np.all(sequence == frame, axis=(1, 2)))[0]) for frame in clip]
+        assert all(low <= f < high for f, low, high in zip(frames, bounds[:-1], bounds[1:]))
+    with pytest.raises(ValueError, match="num_clips must be at least 1"):
+        data.to_clips(16, 1, 0)

@@ -4,7 +4,7 @@ from collections import Counter
 
 import numpy as np
 
-from keras_skeletonmae.data.transforms import prepare_sample
+from keras_skeletonmae.data.transforms import Compose, UniformSample, prepare_sample
 from keras_skeletonmae.layouts import get_layout
 
 
@@ -199,6 +199,25 @@ class SkeletonData:
                                    np.random.default_rng([seed, i])) for i in range(len(self))])
         y = None if self.labels is None else self.labels.astype("int32")
         return x, y
+
+    def to_clips(self, num_frames, num_persons, num_clips, transform=None, seed=0):
+        """Multi-clip testing's input (PYSKL's `num_clips`): float32
+        `(num_clips, N, num_persons, num_frames, V, C)`.
+
+        Clip 0 is `to_arrays`'s (the segment middles); clip k > 0 takes a random frame from each
+        of the `num_frames` segments (train-mode `UniformSample`, rng seeded by
+        `(seed, k, index)`, so the clips are the same on every call), then `transform`.
+        """
+        if int(num_clips) < 1:
+            raise ValueError(f"num_clips must be at least 1, got {num_clips}.")
+        clips = [self.to_arrays(num_frames, num_persons, transform, seed)[0]]
+        sampled = Compose([UniformSample(num_frames, train=True),
+                           *([transform] if transform is not None else [])])
+        for k in range(1, int(num_clips)):
+            clips.append(np.stack([
+                self.prepare(i, num_frames, num_persons, sampled,
+                             np.random.default_rng([seed, k, i])) for i in range(len(self))]))
+        return np.stack(clips)
 
     def prepare(self, index, num_frames, num_persons, transform=None, rng=None):
         """Sample `index` as a model input `[num_persons, num_frames, V, C]` (see `to_arrays`);
