@@ -122,8 +122,14 @@ def _start_run(output, config, resume, build):
     ignored = {"resume", "traceback", "config", "validate_every", "checkpoint_every"}
     if config.get("lr_schedule") == "constant":
         ignored.add("epochs")
+    # A run made by an older version lacks the options added since (e.g. `bones`); its
+    # checkpoint holds its model, so those options cannot change it and are not compared.
+    newer = sorted(set(config) - set(saved) - ignored)
+    if newer:
+        print(f"Resuming a run made before the options {newer} existed: its checkpoint "
+              "decides the model.")
     changed = sorted(k for k in set(saved) | set(config)
-                     if k not in ignored and saved.get(k) != config.get(k))
+                     if k not in ignored and k not in newer and saved.get(k) != config.get(k))
     if changed:
         raise ValueError(f"cannot resume {run.path}: options {changed} differ from the "
                          f"interrupted run's ({ {k: saved.get(k) for k in changed} }).")

@@ -207,6 +207,20 @@ def test_a_constant_rate_run_can_be_extended_on_resume(tmp_path):
     assert load_json(tmp_path / "config.json")["augment"] is False
 
 
+def test_a_run_made_before_newer_options_resumes(tmp_path, capsys):
+    options = ["--lr-schedule", "constant"]
+    assert run_cli(*pretrain_argv(tmp_path, "--epochs", 1, *options)) == 0
+    config = load_json(tmp_path / "config.json")
+    del config["bones"], config["motion"]  # as written before those options existed
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    assert run_cli(*pretrain_argv(tmp_path, "--epochs", 2, *options, "--resume")) == 0
+    assert "before the options ['bones', 'motion'] existed" in capsys.readouterr().out
+    assert [row["epoch"] for row in load_json(tmp_path / "metrics.json")] == [1, 2]
+    assert run_cli(*pretrain_argv(tmp_path, "--epochs", 3, *options, "--resume",
+                                  "--masked-parts", 3)) == 2  # options it had are still compared
+    assert "['masked_parts']" in capsys.readouterr().err
+
+
 BAD_ARGUMENTS = {
     "missing file": (["evaluate", "--data", "/no/such/file.pkl", "--preset", "x"], "does not exist"),
     "unknown preset": (["evaluate", "--data", "{jhmdb}", "--split", "test1", "--preset", "nope"],
