@@ -306,8 +306,8 @@ def load_classifier(preset, data):
 
 def evaluate(config):
     """Top-1, top-5, mean-class accuracy and the confusion matrix of a classifier preset on
-    `config["split"]`; with `config["clips"]` > 1, of multi-clip testing (`to_clips`, the
-    clips' probabilities averaged)."""
+    `config["split"]`, testing `config["clips"]` clips per sequence (`to_clips`; their
+    probabilities averaged)."""
     data = usable_split(load_skeletons(config["data"], config["layout"]), config["split"])
     if data.labels is None:
         raise ValueError(f"{config['data']} has no labels to evaluate against.")
@@ -315,16 +315,11 @@ def evaluate(config):
     if data.labels.max() >= model.num_classes:
         raise ValueError(f"preset '{config['preset']}' predicts {model.num_classes} classes, but "
                          f"{config['data']} has label {int(data.labels.max())}.")
-    num_clips = config.get("clips", 1)
-    if num_clips > 1:
-        clips = data.to_clips(model.backbone.num_frames, model.backbone.num_persons, num_clips,
-                              transform=CenterOnJoint(data.skeleton_layout))
-        evaluation = classification_metrics(clip_averaged_probabilities(model, clips),
-                                             data.labels, model.num_classes)
-    else:
-        evaluation = _evaluate_arrays(model, *_arrays(data, model.backbone.num_frames,
-                                                      model.backbone.num_persons))
-    evaluation = {"num_clips": num_clips, **evaluation}
+    clips = data.to_clips(model.backbone.num_frames, model.backbone.num_persons,
+                          config.get("clips", 1), transform=CenterOnJoint(data.skeleton_layout))
+    evaluation = {"num_clips": len(clips),
+                  **classification_metrics(clip_averaged_probabilities(model, clips),
+                                           data.labels, model.num_classes)}
     class_names = class_names_for(model.num_classes, preset_metadata(config["preset"]).get("class_names"),
                                   data.class_names)
     run = RunDirectory(config["output"])
