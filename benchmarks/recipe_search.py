@@ -140,8 +140,11 @@ def main():
     classifier.compile(optimizer=adam(args.learning_rate, args.finetune_epochs * len(labeled),
                                       schedule))
     clips_test = test.to_clips(FRAMES, 1, args.test_clips, transform=test_transform)
-    x_test, y_test = clips_test[0], test.labels
+    x_test = clips_test[0]
     curve = []
+
+    def test_top1(scores):
+        return round(100 * float(np.mean(np.argmax(scores, axis=-1) == test.labels)), 1)
 
     class TestAccuracy(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
@@ -151,15 +154,12 @@ def main():
                 if args.scores and done == args.finetune_epochs:
                     args.scores.parent.mkdir(parents=True, exist_ok=True)
                     np.save(args.scores, scores)
-                predicted = np.argmax(scores, axis=-1)
-                curve.append(round(100 * float(np.mean(predicted == y_test)), 1))
+                curve.append(test_top1(scores))
 
     history = classifier.fit(labeled, epochs=args.finetune_epochs, verbose=0,
                              callbacks=[TestAccuracy()])
-    clip_top1 = None
-    if args.test_clips > 1:
-        probabilities = clip_averaged_probabilities(classifier, clips_test)
-        clip_top1 = round(100 * float(np.mean(np.argmax(probabilities, -1) == y_test)), 1)
+    clip_top1 = (test_top1(clip_averaged_probabilities(classifier, clips_test))
+                 if args.test_clips > 1 else None)
     result = {**{k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
               "pretrain_loss": pretrain_loss,
               "train_accuracy": round(100 * history.history["accuracy"][-1], 1),
