@@ -9,7 +9,8 @@ appended to `--log`.
     KERAS_BACKEND=tensorflow python benchmarks/recipe_search.py --finetune-epochs 60 --cosine \\
         --augment rotate [--motion] [--bones] [--learning-rate 2e-3] [--batch-size 8] \\
         [--pretrain-epochs 40 [--masked-parts 2] [--target-window 5] [--pretrain-split all]] \\
-        [--frozen-encoder] [--label-fraction 0.1] [--set jhmdb --split 1] \\
+        [--frozen-encoder | --frozen-warmup 30 | --backbone-rate-scale 0.1] \\
+        [--label-fraction 0.1] [--set jhmdb --split 1] \\
         [--stream bone] [--scores scores.npy] [--test-clips 10]
 
 Architecture: the protocols' (T = 32, D = 64, 2 GIN layers of width 128, 2 STRL layers,
@@ -60,6 +61,22 @@ def transform(name, layout, channels):
     return training_transform(layout, FRAMES, channels, augment=name == "rotate")
 
 
+class BackboneScaledAdam(keras.optimizers.Adam):
+    """Adam whose updates of `scaled` variables take `scale` times the learning rate."""
+
+    def __init__(self, scaled, scale, **kwargs):
+        if keras.backend.backend() == "torch":
+            raise ValueError("--backbone-rate-scale needs JAX or TensorFlow (PyTorch's Adam "
+                             "updates all variables in one call)")
+        super().__init__(**kwargs)
+        self._scaled, self._scale = {self._var_key(v) for v in scaled}, scale
+
+    def update_step(self, gradient, variable, learning_rate):
+        if self._var_key(variable) in self._scaled:
+            learning_rate = learning_rate * self._scale
+        super().update_step(gradient, variable, learning_rate)
+
+
 def with_stream(base, stream, layout):
     """`base`, then the stream's input: `joint` coordinates or `bone` vectors (`Bone`)."""
     return base if stream == "joint" else Compose([base, Bone(layout)])
@@ -84,8 +101,15 @@ def main():
                         help="frames in pre-training's coordinate target")
     parser.add_argument("--pretrain-split",
                         help="pre-train on this split's skeletons (default: the training split)")
-    parser.add_argument("--frozen-encoder", action="store_true",
+    frozen = parser.add_mutually_exclusive_group()
+    frozen.add_argument("--frozen-encoder", action="store_true",
                         help="fine-tune with the embedding and every GIN encoder frozen")
+    frozen.add_argument("--frozen-warmup", type=int, default=0,
+                        help="epochs at the start of fine-tuning with the embedding and every "
+                             "GIN encoder frozen, then all layers train")
+    parser.add_argument("--backbone-rate-scale", type=float, default=1.0,
+                        help="the embedding's and GIN encoders' fine-tuning rate, as a fraction "
+                             "of the rest's (JAX and TensorFlow)")
     parser.add_argument("--bones", action="store_true", help="embed each joint's bone too")
     parser.add_argument("--stream", choices=("joint", "bone"), default="joint",
                         help="the input: joint coordinates, or bone vectors instead (a bone "
@@ -132,13 +156,30 @@ def main():
     classifier = SkeletonClassifier(backbone, num_classes=data.num_classes,
                                     num_strl_layers=args.strl_layers, dropout=0.3,
                                     seed=args.seed)
-    if args.frozen_encoder:
-        for frozen in [backbone.embedding, backbone.encoder, *classifier.encoder_copies]:
-            frozen.trainable = False
+    pretrained_layers = [backbone.embedding, backbone.encoder, *classifier.encoder_copies]
+
+    def freeze(frozen):
+        for layer in pretrained_layers:
+            layer.trainable = not frozen
+
     labeled = SkeletonDataset(train, args.batch_size, FRAMES, 1, transform=augmentation,
                               shuffle=True, seed=args.seed)
-    classifier.compile(optimizer=adam(args.learning_rate, args.finetune_epochs * len(labeled),
-                                      schedule))
+
+    def compile_for(epochs):
+        optimizer = adam(args.learning_rate, epochs * len(labeled), schedule)
+        if args.backbone_rate_scale != 1:
+            optimizer = BackboneScaledAdam.from_config({
+                **optimizer.get_config(), "scale": args.backbone_rate_scale,
+                "scaled": [v for layer in pretrained_layers for v in layer.trainable_variables]})
+        classifier.compile(optimizer=optimizer)
+
+    freeze(args.frozen_encoder)
+    if args.frozen_warmup:
+        freeze(True)
+        compile_for(args.frozen_warmup)
+        classifier.fit(labeled, epochs=args.frozen_warmup, verbose=0)
+        freeze(False)
+    compile_for(args.finetune_epochs - args.frozen_warmup)
     clips_test = test.to_clips(FRAMES, 1, args.test_clips, transform=test_transform)
     x_test = clips_test[0]
     curve = []
@@ -156,7 +197,8 @@ def main():
                     np.save(args.scores, scores)
                 curve.append(test_top1(scores))
 
-    history = classifier.fit(labeled, epochs=args.finetune_epochs, verbose=0,
+    history = classifier.fit(labeled, epochs=args.finetune_epochs,
+                             initial_epoch=args.frozen_warmup, verbose=0,
                              callbacks=[TestAccuracy()])
     clip_top1 = (test_top1(clip_averaged_probabilities(classifier, clips_test))
                  if args.test_clips > 1 else None)
