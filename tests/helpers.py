@@ -1,6 +1,8 @@
-"""Assertions shared by the test modules."""
+"""Assertions and loaders shared by the test modules."""
 
+import importlib.util
 import inspect
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -8,6 +10,15 @@ import numpy as np
 from keras_skeletonmae.layouts import SkeletonLayout
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def load_benchmark(name):
+    """The module of the script `benchmarks/<name>.py` (the scripts are not a package)."""
+    spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def assert_config_complete(obj, config=None):

@@ -1,30 +1,21 @@
 """`benchmarks/protocols.py --quick` on MSR Action3D, one seed: every cell has a mean and a
 standard deviation in results.json, and the markdown table is written."""
 
-import importlib.util
 import json
 from pathlib import Path
 
 import keras
 import pytest
 
+from helpers import load_benchmark
 from real_data import require
-
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "protocols.py"
-
-
-def _load_script():
-    spec = importlib.util.spec_from_file_location("protocols", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.mark.skipif(keras.backend.backend() != "jax", reason="timed for the JAX backend")
 def test_quick_protocol_on_msr(tmp_path, monkeypatch):
     data = require("msr_action3d.pkl")
     monkeypatch.setenv("SKELETONMAE_DATA", str(data.parent))
-    protocols = _load_script()
+    protocols = load_benchmark("protocols")
     output = tmp_path / "protocols"
     protocols.main(["--quick", "--sets", "msr", "--seeds", "1", "--output", str(output)])
 
@@ -52,9 +43,7 @@ def test_quick_protocol_on_msr(tmp_path, monkeypatch):
 
 
 def test_every_ablation_cell_fine_tunes_in_its_own_folder():
-    spec = importlib.util.spec_from_file_location("ablations", SCRIPT.with_name("ablations.py"))
-    ablations = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(ablations)
+    ablations = load_benchmark("ablations")
     folders = {name: ablations.finetune_folder(Path("out"), *options[1:])
                for name, options in ablations.cells().items()}
     assert len(set(folders.values())) == len(folders)

@@ -1,21 +1,15 @@
 """`benchmarks/recipe_search.py`'s lower backbone rate: `BackboneScaledAdam` moves the scaled
 variables by `scale` times the rate and the others at the full rate."""
 
-import importlib.util
-from pathlib import Path
-
 import keras
 import numpy as np
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "recipe_search.py"
+from helpers import load_benchmark
 
 
 def _optimizer_class():
-    spec = importlib.util.spec_from_file_location("recipe_search", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.BackboneScaledAdam
+    return load_benchmark("recipe_search").BackboneScaledAdam
 
 
 def _two_layer_model():
