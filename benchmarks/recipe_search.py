@@ -101,12 +101,12 @@ def main():
                         help="frames in pre-training's coordinate target")
     parser.add_argument("--pretrain-split",
                         help="pre-train on this split's skeletons (default: the training split)")
-    frozen = parser.add_mutually_exclusive_group()
-    frozen.add_argument("--frozen-encoder", action="store_true",
-                        help="fine-tune with the embedding and every GIN encoder frozen")
-    frozen.add_argument("--frozen-warmup", type=int, default=0,
-                        help="epochs at the start of fine-tuning with the embedding and every "
-                             "GIN encoder frozen, then all layers train")
+    freezing = parser.add_mutually_exclusive_group()
+    freezing.add_argument("--frozen-encoder", action="store_true",
+                          help="fine-tune with the embedding and every GIN encoder frozen")
+    freezing.add_argument("--frozen-warmup", type=int, default=0,
+                          help="epochs at the start of fine-tuning with the embedding and every "
+                               "GIN encoder frozen, then all layers train")
     parser.add_argument("--backbone-rate-scale", type=float, default=1.0,
                         help="the embedding's and GIN encoders' fine-tuning rate, as a fraction "
                              "of the rest's (JAX and TensorFlow)")
@@ -173,9 +173,8 @@ def main():
                 "scaled": [v for layer in pretrained_layers for v in layer.trainable_variables]})
         classifier.compile(optimizer=optimizer)
 
-    freeze(args.frozen_encoder)
+    freeze(args.frozen_encoder or args.frozen_warmup > 0)
     if args.frozen_warmup:
-        freeze(True)
         compile_for(args.frozen_warmup)
         classifier.fit(labeled, epochs=args.frozen_warmup, verbose=0)
         freeze(False)

@@ -128,8 +128,7 @@ def _start_run(output, config, resume, build):
     if newer:
         print(f"Resuming a run made before the options {newer} existed: its checkpoint "
               "decides the model.")
-    changed = sorted(k for k in set(saved) | set(config)
-                     if k not in ignored and k not in newer and saved.get(k) != config.get(k))
+    changed = sorted(k for k in saved if k not in ignored and saved[k] != config.get(k))
     if changed:
         raise ValueError(f"cannot resume {run.path}: options {changed} differ from the "
                          f"interrupted run's ({ {k: saved.get(k) for k in changed} }).")
