@@ -5,6 +5,7 @@ from keras_skeletonmae.layouts.layout import SkeletonLayout, register_layout
 # COCO-17 keypoints (HRNet, PYSKL); bones from PYSKL's 'coco' graph; the paper's six parts.
 COCO17 = SkeletonLayout(
     name="coco17",
+    num_dims=2,
     joint_names=("nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder",
                  "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist",
                  "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle"),
@@ -18,6 +19,7 @@ COCO17 = SkeletonLayout(
 # NTU RGB+D / Kinect v2, 25 joints; bones: ST-GCN's 1-based 'inward' list minus 1; centre as PYSKL.
 NTU25 = SkeletonLayout(
     name="ntu25",
+    num_dims=3,
     joint_names=("spine_base", "spine_mid", "neck", "head", "left_shoulder", "left_elbow",
                  "left_wrist", "left_hand", "right_shoulder", "right_elbow", "right_wrist",
                  "right_hand", "left_hip", "left_knee", "left_ankle", "left_foot", "right_hip",
@@ -37,6 +39,7 @@ NTU25 = SkeletonLayout(
 # meta['inward_0based'] (listed there as (parent, child), rooted at 6) in shared/data/msr_action3d.pkl.
 KINECT20 = SkeletonLayout(
     name="kinect20",
+    num_dims=3,
     joint_names=("left_shoulder", "right_shoulder", "shoulder_center", "spine", "left_hip",
                  "right_hip", "hip_center", "left_elbow", "right_elbow", "left_wrist",
                  "right_wrist", "left_hand", "right_hand", "left_knee", "right_knee",
@@ -51,6 +54,7 @@ KINECT20 = SkeletonLayout(
 # JHMDB puppet joints, 15 (mmpose's jhmdb order); no face points, so not COCO-17.
 JHMDB15 = SkeletonLayout(
     name="jhmdb15",
+    num_dims=2,
     joint_names=("neck", "belly", "head", "right_shoulder", "left_shoulder", "right_hip",
                  "left_hip", "right_elbow", "left_elbow", "right_knee", "left_knee",
                  "right_wrist", "left_wrist", "right_ankle", "left_ankle"),
@@ -64,6 +68,7 @@ JHMDB15 = SkeletonLayout(
 # OpenPose COCO-18; bones from ST-GCN's 'openpose' graph.
 OPENPOSE18 = SkeletonLayout(
     name="openpose18",
+    num_dims=2,
     joint_names=("nose", "neck", "right_shoulder", "right_elbow", "right_wrist", "left_shoulder",
                  "left_elbow", "left_wrist", "right_hip", "right_knee", "right_ankle", "left_hip",
                  "left_knee", "left_ankle", "right_eye", "left_eye", "right_ear", "left_ear"),

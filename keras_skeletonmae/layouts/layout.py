@@ -21,9 +21,19 @@ class SkeletonLayout:
         center: the joint used to centre 3D skeletons.
         joint_names: one name per joint; default `joint_0`, `joint_1`, ...
         num_joints: V; default 1 + the largest index in `edges` and `parts`.
+        num_dims: 2 or 3, the coordinates per joint the layout's sources give (2 for image
+            keypoints, 3 for depth-camera skeletons), or None when either is possible. Data of
+            this layout with `num_dims + 1` channels carries a confidence score as its last one.
+
+    Example:
+        >>> layout = SkeletonLayout("stick3", edges=[(1, 0), (2, 1)], center=0,
+        ...                         parts={"upper": [0, 1], "lower": [2]}, num_dims=2)
+        >>> layout.parents()
+        (0, 0, 1)
     """
 
-    def __init__(self, name, edges, parts, center=0, joint_names=None, num_joints=None):
+    def __init__(self, name, edges, parts, center=0, joint_names=None, num_joints=None,
+                 num_dims=None):
         if not isinstance(name, str) or not name:
             raise ValueError(f"A layout needs a non-empty string name, got {name!r}.")
         self._name = name
@@ -38,6 +48,7 @@ class SkeletonLayout:
         if joint_names is None:
             joint_names = [f"joint_{i}" for i in range(self._num_joints)]
         self._joint_names = tuple(str(n) for n in joint_names)
+        self._num_dims = None if num_dims is None else int(num_dims)
         self._validate()
 
     name = property(lambda self: self._name)
@@ -45,6 +56,7 @@ class SkeletonLayout:
     edges = property(lambda self: self._edges)
     center = property(lambda self: self._center)
     joint_names = property(lambda self: self._joint_names)
+    num_dims = property(lambda self: self._num_dims)
 
     @property
     def parts(self):
@@ -66,6 +78,8 @@ class SkeletonLayout:
         v = self._num_joints
         if len(self._joint_names) != v:
             raise self._error(f"{len(self._joint_names)} joint_names for {v} joints.")
+        if self._num_dims not in (None, 2, 3):
+            raise self._error(f"num_dims must be 2, 3 or None, got {self._num_dims}.")
         if not 0 <= self._center < v:
             raise self._error(f"center {self._center} is out of range [0, {v}).")
         seen = set()
@@ -156,6 +170,7 @@ class SkeletonLayout:
             "center": self._center,
             "joint_names": list(self._joint_names),
             "num_joints": self._num_joints,
+            "num_dims": self._num_dims,
         }
 
     @classmethod
@@ -164,7 +179,7 @@ class SkeletonLayout:
 
     def _key(self):
         return (self._name, self._num_joints, self._edges, self._parts, self._center,
-                self._joint_names)
+                self._joint_names, self._num_dims)
 
     def __eq__(self, other):
         if not isinstance(other, SkeletonLayout):
