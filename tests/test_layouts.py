@@ -187,12 +187,24 @@ def test_layout_is_immutable_and_parts_is_a_copy():
     ({"parts": {"all": [0, 1, 2, 3]}}, "at least 2 body parts, got 1"),
     ({"parts": {}}, "at least 2 body parts, got 0"),
     ({"joint_names": ["a", "b", "c"]}, "3 joint_names for 4 joints"),
+    ({"num_dims": 4}, "num_dims must be 2, 3 or None, got 4"),
 ])
 def test_validation_errors(change, message):
     with pytest.raises(ValueError, match=message) as info:
         SkeletonLayout(**{**TOY, **change})
     if change.get("name", "toy"):
         assert "Layout 'toy'" in str(info.value)
+
+
+def test_num_dims_of_the_builtins_and_in_the_config():
+    dims = {name: get_layout(name).num_dims for name in BUILTIN_JOINTS}
+    assert dims == {"coco17": 2, "ntu25": 3, "kinect20": 3, "jhmdb15": 2, "openpose18": 2}
+    assert SkeletonLayout(**TOY).num_dims is None
+    planar = SkeletonLayout(**TOY, num_dims=2)
+    assert planar != SkeletonLayout(**TOY)
+    assert SkeletonLayout.from_config(json.loads(json.dumps(planar.get_config()))) == planar
+    old = {k: v for k, v in planar.get_config().items() if k != "num_dims"}  # saved before it
+    assert SkeletonLayout.from_config(old).num_dims is None
 
 
 def test_unknown_part_name_lists_parts():
