@@ -19,6 +19,7 @@ from keras import ops
 import keras_skeletonmae.layers.batch_norm as batch_norm
 from bench_train import CONFIG, batches
 from keras_skeletonmae import SkeletonMAEBackbone, SkeletonMAEPretrainer
+from keras_skeletonmae.host_memory import retain_freed_memory
 
 
 def autodiff_batch_norm_prelu(rows, mean, variance, gamma, beta, alpha, epsilon):
@@ -73,4 +74,5 @@ def main():
 
 
 if __name__ == "__main__":
+    retain_freed_memory()
     main()

@@ -106,6 +106,10 @@ def keras_worker(phase, steps, warmup, policy):
     import keras
 
     from keras_skeletonmae import SkeletonClassifier, SkeletonMAEBackbone, SkeletonMAEPretrainer
+    from keras_skeletonmae.host_memory import retain_freed_memory
+    from keras_skeletonmae.models import xla_jit_compile
+
+    retain_freed_memory()
 
     keras.config.set_dtype_policy(policy)
     keras.utils.set_random_seed(0)
@@ -115,6 +119,7 @@ def keras_worker(phase, steps, warmup, policy):
         model, y = SkeletonMAEPretrainer(backbone, seed=0), None
     else:
         model = SkeletonClassifier(backbone, num_classes=NUM_CLASSES)
+    model.compile(jit_compile=xla_jit_compile())
 
     class StepTimer(keras.callbacks.Callback):
         def on_train_batch_end(self, batch, logs=None):

@@ -44,6 +44,8 @@ from keras_skeletonmae.data import (
     training_transform,
 )
 from keras_skeletonmae.evaluation import clip_averaged_probabilities
+from keras_skeletonmae.host_memory import retain_freed_memory
+from keras_skeletonmae.models import xla_jit_compile
 from keras_skeletonmae.workflows import adam
 
 DATA_DIR = Path(os.environ.get("SKELETONMAE_DATA",
@@ -146,7 +148,8 @@ def main():
         skeletons = data.split(args.pretrain_split) if args.pretrain_split else train
         unlabeled = SkeletonDataset(skeletons, 32, FRAMES, 1, transform=augmentation,
                                     shuffle=True, seed=args.seed, labeled=False)
-        pretrainer.compile(optimizer=adam(1e-3, args.pretrain_epochs * len(unlabeled), schedule))
+        pretrainer.compile(optimizer=adam(1e-3, args.pretrain_epochs * len(unlabeled), schedule),
+                           jit_compile=xla_jit_compile())
         history = pretrainer.fit(unlabeled, epochs=args.pretrain_epochs, verbose=0)
         pretrain_loss = history.history["loss"][-1]
     pretrain_seconds = time.time() - start
@@ -171,7 +174,7 @@ def main():
             optimizer = BackboneScaledAdam.from_config({
                 **optimizer.get_config(), "scale": args.backbone_rate_scale,
                 "scaled": [v for layer in pretrained_layers for v in layer.trainable_variables]})
-        classifier.compile(optimizer=optimizer)
+        classifier.compile(optimizer=optimizer, jit_compile=xla_jit_compile())
 
     freeze(args.frozen_encoder or args.frozen_warmup > 0)
     if args.frozen_warmup:
@@ -215,4 +218,5 @@ def main():
 
 
 if __name__ == "__main__":
+    retain_freed_memory()
     main()

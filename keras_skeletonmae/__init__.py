@@ -1,12 +1,10 @@
 """keras-skeletonmae: SkeletonMAE pre-training and the SSL classifier on Keras 3.
 
 Runs on TensorFlow, JAX and PyTorch (`KERAS_BACKEND`); tensors are channels-last
-`(batch, persons, frames, joints, channels)`.
+`(batch, persons, frames, joints, channels)`. Importing it changes no process-wide setting;
+the speed settings the command line uses are explicit calls (`host_memory.retain_freed_memory`,
+`models.xla_jit_compile`).
 """
-
-from keras_skeletonmae.host_memory import retain_freed_memory
-
-retain_freed_memory()  # steps reuse freed memory instead of faulting it in: see host_memory.py
 
 from keras_skeletonmae import data, layers, layouts, losses, models
 from keras_skeletonmae.layouts import SkeletonLayout, get_layout, register_layout

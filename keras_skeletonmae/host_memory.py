@@ -9,8 +9,10 @@ arena, no `mmap` and no trimming, each step reuses the memory the previous one f
 the process keeps its peak size instead of returning freed memory to the system (and, as
 XLA dispatches the next step before the last one has freed its block, that peak holds two).
 
-`import keras_skeletonmae` calls `retain_freed_memory()`; set the environment variable
-`SKELETONMAE_RETAIN_FREED_MEMORY=0` before the import to keep malloc's defaults.
+Nothing applies it on import: it changes the whole process, so it is a call the user makes
+(`retain_freed_memory()`, as the command line, the benchmarks and the tests do). The environment
+variable `SKELETONMAE_RETAIN_FREED_MEMORY=0` makes that call a no-op, to keep malloc's defaults
+under the command line too.
 """
 
 import ctypes

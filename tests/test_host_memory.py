@@ -14,6 +14,7 @@ REPEATED_ALLOCATIONS = """
 import resource
 import numpy as np
 import keras_skeletonmae
+{setting}
 np.ones(2**26, "float32")
 before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 for _ in range(5):
@@ -22,19 +23,25 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
 """
 
 
-def _page_faults_of_repeated_allocations(retain):
-    environment = {**os.environ, ENVIRONMENT_VARIABLE: "1" if retain else "0"}
-    out = subprocess.run([sys.executable, "-c", REPEATED_ALLOCATIONS], env=environment,
-                         capture_output=True, text=True, check=True)
+def _page_faults_of_repeated_allocations(setting="", **variables):
+    """Page faults of the allocations after `import keras_skeletonmae` and `setting`, in a new
+    process with the environment `variables` (this process has the setting on: conftest.py)."""
+    environment = {k: v for k, v in os.environ.items() if k != ENVIRONMENT_VARIABLE}
+    out = subprocess.run([sys.executable, "-c", REPEATED_ALLOCATIONS.format(setting=setting)],
+                         env={**environment, **variables}, capture_output=True, text=True,
+                         check=True)
     return int(out.stdout.split()[-1])
 
 
 @glibc_only
-def test_the_package_import_makes_freed_memory_reused():
-    faults_by_default = _page_faults_of_repeated_allocations(retain=False)
-    faults_retained = _page_faults_of_repeated_allocations(retain=True)
-    assert faults_by_default > 100  # malloc's default: each 256 MB block is a fresh mmap
-    assert faults_retained < faults_by_default / 10
+def test_importing_the_package_leaves_malloc_alone_and_the_call_makes_freed_memory_reused():
+    call = "from keras_skeletonmae.host_memory import retain_freed_memory; retain_freed_memory()"
+    faults_after_import = _page_faults_of_repeated_allocations()
+    faults_retained = _page_faults_of_repeated_allocations(call)
+    faults_opted_out = _page_faults_of_repeated_allocations(call, **{ENVIRONMENT_VARIABLE: "0"})
+    assert faults_after_import > 100  # malloc's default: each 256 MB block is a fresh mmap
+    assert faults_opted_out > 100
+    assert faults_retained < faults_after_import / 10
 
 
 @glibc_only
@@ -43,3 +50,27 @@ def test_retain_freed_memory_says_whether_it_applied(monkeypatch):
     assert retain_freed_memory() is False
     monkeypatch.delenv(ENVIRONMENT_VARIABLE)
     assert retain_freed_memory() is True
+
+
+def test_compile_keeps_keras_jit_compile_default_and_xla_is_an_explicit_choice(rng):
+    """The package's models resolve `jit_compile="auto"` as a plain Keras model does (Keras
+    turns XLA off on a TensorFlow CPU); `xla_jit_compile()` is the explicit opt-in."""
+    import keras
+
+    from keras_skeletonmae import SkeletonMAEBackbone, SkeletonMAEPretrainer
+    from keras_skeletonmae.models import xla_jit_compile
+
+    x = rng.normal(size=(2, 1, 4, 20, 3)).astype("float32")
+    inputs = keras.Input((1, 4, 20, 3))
+    plain = keras.Model(inputs, keras.layers.Dense(1)(inputs))
+    plain.compile(optimizer="adam", loss="mse")
+    backbone = SkeletonMAEBackbone(layout="kinect20", num_channels=3, num_frames=4, num_persons=1,
+                                   embed_dim=8, num_layers=1, hidden_dim=8)
+    model = SkeletonMAEPretrainer(backbone, seed=0)
+    model.fit(x, epochs=1, verbose=0)
+    plain.fit(x, x[..., :1], epochs=1, verbose=0)
+    assert model.jit_compile == plain.jit_compile
+    model.compile(optimizer="adam", jit_compile=xla_jit_compile())
+    model.fit(x, epochs=1, verbose=0)
+    expected = {"tensorflow": True, "jax": True, "torch": False}[keras.backend.backend()]
+    assert model.jit_compile is expected

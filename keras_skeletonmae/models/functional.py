@@ -3,6 +3,28 @@
 import keras
 
 
+def xla_jit_compile():
+    """The `jit_compile` that makes `compile` use XLA wherever Keras can: `True` on TensorFlow
+    and JAX, Keras's `"auto"` on PyTorch (where `True` would mean `torch.compile`) and under a
+    `tf.distribute` strategy (where Keras decides).
+
+    Keras's `"auto"` turns XLA off on a TensorFlow CPU; for these models XLA is faster there
+    too (`benchmarks/README.md`), but it is a choice a user makes, not one `compile` makes for
+    them. The command line's `--jit-compile auto` and the benchmarks use it.
+
+    Example:
+        >>> model.compile(optimizer="adam", jit_compile=xla_jit_compile())  # doctest: +SKIP
+    """
+    if keras.backend.backend() == "torch":
+        return "auto"
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        if tf.distribute.has_strategy():
+            return "auto"
+    return True
+
+
 class FunctionalModel(keras.Model):
     """A functional model whose subclass creates its layers before calling `super().__init__`.
 
@@ -12,19 +34,6 @@ class FunctionalModel(keras.Model):
     must see every assignment, Keras's own `_torch_params` above all (its `zero_grad` reaches the
     variables through it; bypassing it lets gradients accumulate across steps).
     """
-
-    def compile(self, *args, jit_compile="auto", **kwargs):
-        """Keras's `compile`, but `jit_compile="auto"` means XLA on TensorFlow without a GPU too.
-
-        Keras turns XLA off on TensorFlow CPUs; for these models it is faster there as well
-        (`benchmarks/README.md`). Under a `tf.distribute` strategy, Keras's choice stands.
-        """
-        if jit_compile == "auto" and keras.backend.backend() == "tensorflow":
-            import tensorflow as tf
-
-            if not (tf.distribute.has_strategy() or kwargs.get("run_eagerly")):
-                jit_compile = True
-        super().compile(*args, jit_compile=jit_compile, **kwargs)
 
     def __setattr__(self, name, value):
         if keras.backend.backend() == "torch" and "_modules" not in self.__dict__:
