@@ -163,3 +163,48 @@ def test_training_transform_samples_then_rotates_scales_and_centres(clip, clip_2
         assert 0.9 <= factor <= 1.1 and not np.allclose(augmented, plain * factor)
         np.testing.assert_array_equal(training_transform(layout, 16, channels)(sample, rng(3)),
                                       augmented)
+
+
+def with_score(sample, seed=0):
+    """`sample` with a confidence score in (0, 1] as its last channel (0 where undetected)."""
+    score = rng(seed).uniform(0.1, 1.0, size=sample.shape[:-1] + (1,)).astype(sample.dtype)
+    return np.concatenate([sample, score * np.any(sample != 0, axis=-1, keepdims=True)], axis=-1)
+
+
+@pytest.mark.parametrize("dims", [2, 3])
+def test_geometric_transforms_keep_the_score(clip, clip_2d, dims):
+    sample, layout = (clip_2d, get_layout("jhmdb15")) if dims == 2 else (clip, KINECT20)
+    scored = with_score(sample)
+    for transform in (CenterOnJoint(layout), RandomRotation(30, layout),
+                      RandomScale(0.8, 1.2, layout), RandomShear(0.3, layout),
+                      JointNoise(0.01, layout)):
+        out = transform(scored, rng(5))
+        np.testing.assert_array_equal(out[..., dims:], scored[..., dims:])
+        # The coordinates as without a score: a 2D rotation, not a 3D one of (x, y, score).
+        np.testing.assert_allclose(out[..., :dims], transform(sample, rng(5)), atol=1e-6)
+    for channels in (dims, dims + 1):
+        data = scored[..., :channels]
+        out = training_transform(layout, 16, channels)(data, rng(3))
+        np.testing.assert_allclose(out[..., :dims],
+                                   training_transform(layout, 16, dims)(sample, rng(3)), atol=1e-6)
+        sampled = UniformSample(16, train=True)(data, rng(3))
+        np.testing.assert_array_equal(out[..., dims:], sampled[..., dims:])
+    with pytest.raises(ValueError, match=f"{dims + 2} channels per joint"):
+        CenterOnJoint(layout)(np.zeros(sample.shape[:-1] + (dims + 2,), "float32"))
+
+
+def test_bone_and_motion_average_the_score(clip_2d):
+    layout = get_layout("jhmdb15")
+    scored = with_score(clip_2d)
+    bones = Bone(layout)(scored)
+    np.testing.assert_array_equal(bones[..., :2], Bone(layout)(clip_2d))
+    child, parent = layout.edges[0]
+    np.testing.assert_allclose(bones[:, :, child, 2],
+                               (scored[:, :, child, 2] + scored[:, :, parent, 2]) / 2)
+    roots = [j for j, p in enumerate(layout.parents()) if p == j]
+    assert roots and not np.any(bones[:, :, roots])
+    motion = Motion(layout)(scored)
+    np.testing.assert_array_equal(motion[..., :2], Motion()(clip_2d))
+    np.testing.assert_allclose(motion[:, :-1, :, 2],
+                               (scored[:, 1:, :, 2] + scored[:, :-1, :, 2]) / 2)
+    assert not np.any(motion[:, -1])

@@ -2,7 +2,9 @@
 
 Every transform is called as `transform(sample, rng)` with a `numpy.random.Generator`; the
 random ones draw only from `rng`, so a seeded generator makes them reproducible. All-zero
-joints mean "not detected" and stay zero unless said otherwise.
+joints mean "not detected" and stay zero unless said otherwise. Transforms given a `layout` keep
+a confidence-score channel (the last of `layout.num_dims + 1`, see
+`SkeletonLayout.coordinate_channels`) out of geometry; without one, every channel is a coordinate.
 """
 
 import numpy as np
@@ -10,9 +12,15 @@ import numpy as np
 from keras_skeletonmae.layouts import get_layout
 
 
-def _present(sample):
-    """`[M, T, V]` mask of detected joints (any non-zero channel)."""
-    return np.any(sample != 0, axis=-1)
+def _present(sample, channels=None):
+    """`[M, T, V]` mask of detected joints (any non-zero channel among the first `channels`)."""
+    return np.any(sample[..., :channels] != 0, axis=-1)
+
+
+def _coordinates(layout, sample):
+    """How many leading channels of `sample` are coordinates (all without a layout)."""
+    channels = sample.shape[-1]
+    return channels if layout is None else layout.coordinate_channels(channels)
 
 
 def _require_rng(rng, transform):
@@ -129,13 +137,16 @@ class CenterOnJoint(Transform):
         self.layout = get_layout(layout)
 
     def __call__(self, sample, rng=None):
-        center = sample[:, :, self.layout.center]  # [M, T, C]
+        k = _coordinates(self.layout, sample)
+        center = sample[:, :, self.layout.center, :k]  # [M, T, k]
         detected = np.argwhere(np.any(center != 0, axis=-1).T)  # (frame, person), frame-major
         if not len(detected):
             return sample
         frame, person = detected[0]
-        present = _present(sample)[..., None]
-        return np.where(present, sample - center[person, frame], 0.0).astype(sample.dtype)
+        present = _present(sample, k)[..., None]
+        out = sample.copy()
+        out[..., :k] = np.where(present, sample[..., :k] - center[person, frame], 0.0)
+        return out
 
 
 def _rotation(angles):
@@ -157,14 +168,15 @@ def _apply_linear(sample, matrix):
 
 class RandomRotation(Transform):
     """Rotate by angles uniform in `[-max_degrees, max_degrees]`: about x, y and z for 3D
-    (C >= 3), in the image plane for 2D."""
+    (3 or more coordinates), in the image plane for 2D. `layout`: tells a score channel."""
 
-    def __init__(self, max_degrees):
+    def __init__(self, max_degrees, layout=None):
         self.max_degrees = float(max_degrees)
+        self.layout = None if layout is None else get_layout(layout)
 
     def __call__(self, sample, rng=None):
         limit = np.deg2rad(self.max_degrees)
-        if sample.shape[-1] >= 3:
+        if _coordinates(self.layout, sample) >= 3:
             matrix = _rotation(_require_rng(rng, self).uniform(-limit, limit, size=3))
         else:
             a = _require_rng(rng, self).uniform(-limit, limit)
@@ -173,44 +185,58 @@ class RandomRotation(Transform):
 
 
 class RandomScale(Transform):
-    """Multiply all coordinates by one factor uniform in `[low, high]`."""
+    """Multiply all coordinates by one factor uniform in `[low, high]`. `layout`: tells a score
+    channel, which is kept."""
 
-    def __init__(self, low, high):
+    def __init__(self, low, high, layout=None):
         if not 0 < low <= high:
             raise ValueError(f"RandomScale needs 0 < low <= high, got {low}, {high}.")
         self.low, self.high = float(low), float(high)
+        self.layout = None if layout is None else get_layout(layout)
 
     def __call__(self, sample, rng=None):
-        return sample * np.float32(_require_rng(rng, self).uniform(self.low, self.high))
+        factor = np.float32(_require_rng(rng, self).uniform(self.low, self.high))
+        k = _coordinates(self.layout, sample)
+        out = sample.copy()
+        out[..., :k] = sample[..., :k] * factor
+        return out
 
 
 class RandomShear(Transform):
-    """Shear x, y (and z): off-diagonal terms of the identity uniform in `[-amount, amount]`."""
+    """Shear x, y (and z): off-diagonal terms of the identity uniform in `[-amount, amount]`.
+    `layout`: tells a score channel, which is kept."""
 
-    def __init__(self, amount):
+    def __init__(self, amount, layout=None):
         self.amount = float(amount)
+        self.layout = None if layout is None else get_layout(layout)
 
     def __call__(self, sample, rng=None):
-        k = min(sample.shape[-1], 3)
+        k = min(_coordinates(self.layout, sample), 3)
         matrix = np.eye(k) + _require_rng(rng, self).uniform(-self.amount, self.amount, (k, k))
         np.fill_diagonal(matrix, 1.0)
         return _apply_linear(sample, matrix)
 
 
 class JointNoise(Transform):
-    """Add Gaussian noise of standard deviation `std` to every detected joint."""
+    """Add Gaussian noise of standard deviation `std` to every detected joint's coordinates.
+    `layout`: tells a score channel, which is kept."""
 
-    def __init__(self, std):
+    def __init__(self, std, layout=None):
         self.std = float(std)
+        self.layout = None if layout is None else get_layout(layout)
 
     def __call__(self, sample, rng=None):
-        noise = _require_rng(rng, self).normal(0.0, self.std, size=sample.shape)
-        return (sample + noise * _present(sample)[..., None]).astype(sample.dtype)
+        k = _coordinates(self.layout, sample)
+        noise = _require_rng(rng, self).normal(0.0, self.std, size=sample.shape[:-1] + (k,))
+        out = sample.copy()
+        out[..., :k] = sample[..., :k] + noise * _present(sample, k)[..., None]
+        return out
 
 
 class Bone(Transform):
     """Bone vectors: `x[child] - x[parent]` for each of the layout's `(child, parent)` edges;
-    joints without a parent (the centre joint of the built-in layouts) become 0."""
+    joints without a parent (the centre joint of the built-in layouts) become 0. A score
+    channel becomes the mean of the two ends' scores (as PYSKL's `JointToBone`)."""
 
     def __init__(self, layout):
         self.layout = get_layout(layout)
@@ -219,18 +245,26 @@ class Bone(Transform):
         if sample.shape[2] != self.layout.num_joints:
             raise ValueError(f"Bone: sample has {sample.shape[2]} joints, layout "
                              f"'{self.layout.name}' has {self.layout.num_joints}.")
+        k = _coordinates(self.layout, sample)
         child, parent = (np.array(e) for e in zip(*self.layout.edges))
         out = np.zeros_like(sample)
-        out[:, :, child] = sample[:, :, child] - sample[:, :, parent]
+        out[:, :, child, :k] = sample[:, :, child, :k] - sample[:, :, parent, :k]
+        out[:, :, child, k:] = (sample[:, :, child, k:] + sample[:, :, parent, k:]) / 2
         return out
 
 
 class Motion(Transform):
-    """Frame differences `x[t + 1] - x[t]`; the last frame is 0."""
+    """Frame differences `x[t + 1] - x[t]`; the last frame is 0. With a `layout`, a score
+    channel becomes the mean of the two frames' scores (as PYSKL's `ToMotion`)."""
+
+    def __init__(self, layout=None):
+        self.layout = None if layout is None else get_layout(layout)
 
     def __call__(self, sample, rng=None):
+        k = _coordinates(self.layout, sample)
         out = np.zeros_like(sample)
-        out[:, :-1] = sample[:, 1:] - sample[:, :-1]
+        out[:, :-1, :, :k] = sample[:, 1:, :, :k] - sample[:, :-1, :, :k]
+        out[:, :-1, :, k:] = (sample[:, 1:, :, k:] + sample[:, :-1, :, k:]) / 2
         return out
 
 
@@ -238,12 +272,16 @@ def training_transform(layout, num_frames, num_channels, augment=True):
     """The training pipeline of the command line and the presets: random temporal sampling (one
     random frame per segment); with `augment`, a random rotation (up to 15 degrees about each
     axis in 3D, 10 in the image plane in 2D) and scale (0.9 to 1.1); then centring on the
-    layout's centre joint. On MSR Action3D (60 epochs, seed 0, `docs/results.md`) the rotation
+    layout's centre joint. A confidence score (`num_channels = layout.num_dims + 1`) is kept
+    as it is. On MSR Action3D (60 epochs, seed 0, `docs/results.md`) the rotation
     and scale raised test top-1 from 71.4% to 77.7%; twice the angles plus a shear gave 60.8%
     (too strong for that budget)."""
+    layout = get_layout(layout)
+    coordinates = layout.coordinate_channels(num_channels)
     steps = [UniformSample(num_frames, train=True)]
     if augment:
-        steps += [RandomRotation(15 if num_channels >= 3 else 10), RandomScale(0.9, 1.1)]
+        steps += [RandomRotation(15 if coordinates >= 3 else 10, layout),
+                  RandomScale(0.9, 1.1, layout)]
     return Compose(steps + [CenterOnJoint(layout)])
 
 

@@ -108,8 +108,11 @@ class BodyPartMasking(keras.layers.Layer):
         kth_largest = ops.top_k(scores, k, sorted=True)[0][..., -1:]
         return ops.cast(scores >= kth_largest, dtype)
 
-    def call(self, inputs):
-        mask = self.joint_mask(inputs)
+    def call(self, inputs, joint_mask=None):
+        """`(masked, mask)` for a fresh mask, or for `joint_mask` `(B, M, T, V)` when given (a
+        mask already drawn, e.g. by an earlier call, so that the features can be derived
+        without the masked joints first)."""
+        mask = self.joint_mask(inputs) if joint_mask is None else ops.cast(joint_mask, inputs.dtype)
         token = ops.cast(self.mask_token, inputs.dtype)
         masked = inputs + mask[..., None] * (token - inputs)
         return masked, mask

@@ -36,9 +36,14 @@ class SkeletonEmbedding(keras.layers.Layer):
     the map also takes the joint's bone vector (`joint_bones`, the input of the field's "bone
     stream"), and with `motion` the frame-to-frame motion of everything before
     (`[x_t, x_{t+1} - x_t]`, see `joint_motion`), since the per-frame graph encoder otherwise
-    sees no movement at all: C, 2C (bones or motion) or 4C inputs. With `num_frames` set, a
-    learnable temporal position embedding `(T, D)` (the SSL model's "positional embedding") is
-    added to every joint of a frame.
+    sees no movement at all: C, 2C (bones or motion) or 4C inputs. Channels after the first
+    `coordinate_channels` (a confidence score) are embedded as they are, once, after these: bones
+    and motion are of coordinates only. With `num_frames` set, a learnable temporal position
+    embedding `(T, D)` (the SSL model's "positional embedding") is added to every joint of a frame.
+
+    Called with `joint_mask` (`(..., T, V)`, 1 on joints to hide), the hidden joints are removed
+    (set to 0, "not detected") before bones and motion are derived, so no visible joint's
+    features carry anything of a hidden one: what the pre-trainer feeds its encoder.
 
     Args:
         embed_dim: D, the feature size per joint.
@@ -47,15 +52,23 @@ class SkeletonEmbedding(keras.layers.Layer):
         motion: also embed each joint's frame-to-frame motion.
         bone_parents: each joint's parent (V joint indices, e.g. `SkeletonLayout.parents()`)
             to embed bone vectors too; `None` for none.
+        coordinate_channels: how many leading input channels are coordinates (e.g.
+            `SkeletonLayout.coordinate_channels(C)`); `None`: all of them.
+
+    Example:
+        >>> embedding = SkeletonEmbedding(8, bone_parents=(0, 0, 1), coordinate_channels=2)
+        >>> tuple(embedding(ops.ones((1, 4, 3, 3))).shape)  # 4 frames, 3 joints: x, y, score
+        (1, 4, 3, 8)
     """
 
     def __init__(self, embed_dim, num_frames=None, kernel_initializer="glorot_uniform",
-                 motion=False, bone_parents=None, **kwargs):
+                 motion=False, bone_parents=None, coordinate_channels=None, **kwargs):
         super().__init__(**kwargs)
         self.embed_dim = int(embed_dim)
         self.num_frames = None if num_frames is None else int(num_frames)
         self.motion = bool(motion)
         self.bone_parents = None if bone_parents is None else tuple(int(p) for p in bone_parents)
+        self.coordinate_channels = None if coordinate_channels is None else int(coordinate_channels)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.projection = keras.layers.Dense(
             self.embed_dim,
@@ -70,8 +83,10 @@ class SkeletonEmbedding(keras.layers.Layer):
                 f"{self.name}: input has {input_shape[-2]} joints on axis -2 but bone_parents "
                 f"names {len(self.bone_parents)}. Input shape: {input_shape}."
             )
-        channels = input_shape[-1] * (2 if self.bone_parents is not None else 1)
+        coordinates = self._coordinates(input_shape[-1])
+        channels = coordinates * (2 if self.bone_parents is not None else 1)
         channels *= 2 if self.motion else 1
+        channels += input_shape[-1] - coordinates
         self.projection.build(tuple(input_shape[:-1]) + (channels,))
         if self.num_frames is not None:
             self.position_embedding = self.add_weight(
@@ -80,12 +95,29 @@ class SkeletonEmbedding(keras.layers.Layer):
                 name="position_embedding",
             )
 
-    def call(self, inputs):
+    def _coordinates(self, channels):
+        if self.coordinate_channels is None:
+            return channels
+        if not 1 <= self.coordinate_channels <= channels:
+            raise ValueError(f"{self.name}: coordinate_channels={self.coordinate_channels} for "
+                             f"an input of {channels} channels; expected 1 to {channels}.")
+        return self.coordinate_channels
+
+    def call(self, inputs, joint_mask=None):
+        if joint_mask is not None:
+            hidden = ops.cast(joint_mask, "bool")[..., None]
+            # `where`, not a product: a hidden joint's inf or nan must not survive as nan.
+            inputs = ops.where(hidden, ops.zeros_like(inputs), inputs)
+        coordinates = self._coordinates(inputs.shape[-1])
+        features, score = inputs[..., :coordinates], inputs[..., coordinates:]
         if self.bone_parents is not None:
-            inputs = ops.concatenate([inputs, joint_bones(inputs, self.bone_parents)], axis=-1)
+            bones = joint_bones(features, self.bone_parents)
+            features = ops.concatenate([features, bones], axis=-1)
         if self.motion:
-            inputs = ops.concatenate([inputs, joint_motion(inputs)], axis=-1)
-        x = self.projection(inputs)
+            features = ops.concatenate([features, joint_motion(features)], axis=-1)
+        if score.shape[-1]:
+            features = ops.concatenate([features, score], axis=-1)
+        x = self.projection(features)
         if self.num_frames is not None:
             x = x + ops.cast(self.position_embedding, x.dtype)
         return x
@@ -100,6 +132,7 @@ class SkeletonEmbedding(keras.layers.Layer):
             num_frames=self.num_frames,
             motion=self.motion,
             bone_parents=None if self.bone_parents is None else list(self.bone_parents),
+            coordinate_channels=self.coordinate_channels,
             kernel_initializer=keras.initializers.serialize(self.kernel_initializer),
         )
         return config

@@ -154,6 +154,31 @@ class SkeletonLayout:
             parents[child] = parent
         return tuple(parents)
 
+    def coordinate_channels(self, num_channels):
+        """How many leading channels of `num_channels`-channel data of this layout are
+        coordinates; a channel after them is a confidence score, kept out of geometry.
+
+        `num_dims` channels are all coordinates and `num_dims + 1` end with a score. Without
+        `num_dims`, 2 or 3 channels are all coordinates and 4 are x, y, z and a score.
+
+        Args:
+            num_channels: int, the channels per joint of the data.
+
+        Example:
+            >>> SkeletonLayout("stick3", edges=[(1, 0), (2, 1)], parts={"upper": [0, 1],
+            ...                "lower": [2]}, num_dims=2).coordinate_channels(3)  # x, y, score
+            2
+        """
+        dims = (2, 3) if self._num_dims is None else (self._num_dims,)
+        if num_channels in dims:
+            return int(num_channels)
+        if num_channels == dims[-1] + 1:
+            return dims[-1]
+        options = [str(n) for n in sorted(set(dims) | {dims[-1] + 1})]
+        expected = ", ".join(options[:-1]) + " or " + options[-1]
+        raise self._error(f"data with {num_channels} channels per joint: expected {expected} "
+                          f"(coordinates, optionally followed by a confidence score).")
+
     def part_membership(self, dtype="float32"):
         """`(num_parts, V)` with `M[p, v] = 1` when joint v belongs to part p (in part order)."""
         m = np.zeros((self.num_parts, self._num_joints), dtype=dtype)

@@ -57,6 +57,7 @@ class SkeletonMAEBackbone(FunctionalModel):
             num_frames,
             motion=motion,
             bone_parents=layout.parents() if bones else None,
+            coordinate_channels=layout.coordinate_channels(num_channels),
             dtype=dtype,
             name="embedding",
         )

@@ -37,15 +37,18 @@ def present_frames(skeletons):
 class SkeletonMAEPretrainer(BackboneTask):
     """SkeletonMAE: masked body-part reconstruction on unlabeled skeletons; `fit(x)`, no labels.
 
-    Graph: embed `x` -> `BodyPartMasking` -> encoder G_E (the backbone's GIN layers) -> re-mask
-    (a bias-free Dense, then masked joints' hidden vectors set to 0, as GraphMAE) -> one GIN
-    decoder layer -> reconstruction `z`. Loss: `reweighted_cosine_error(x, z)` over the masked
-    joints of persons/frames that are present (all-zero padding persons and frames are ignored).
+    Graph: draw a `BodyPartMasking` mask -> embed `x` with the masked joints removed (their
+    coordinates set to 0 before bones and motion are derived, so that no visible joint's input
+    carries anything of a masked one) -> the mask token on masked joints -> encoder G_E (the
+    backbone's GIN layers) -> re-mask (a bias-free Dense, then masked joints' hidden vectors set
+    to 0, as GraphMAE) -> one GIN decoder layer -> reconstruction `z`. Loss:
+    `reweighted_cosine_error(x, z)` over the masked joints of persons/frames that are present
+    (all-zero padding persons and frames are ignored).
 
     Reconstruction target `x` (`target=`):
-    - `"coordinates"` (default): fixed, the joint's centred coordinates over `target_window`
-      frames (`coordinate_target`). It cannot be changed by the model, so the loss cannot be won
-      by collapsing the embedding.
+    - `"coordinates"` (default): fixed, the joint's centred coordinates (not its confidence
+      score) over `target_window` frames (`coordinate_target`). It cannot be changed by the
+      model, so the loss cannot be won by collapsing the embedding.
     - `"embedding"`: the paper's literal target, the embedded input features, with stop-gradient.
       They still depend on the learned embedding, which pre-training can shrink towards
       uninformative features; offered to reproduce the paper and for ablations.
@@ -86,9 +89,8 @@ class SkeletonMAEPretrainer(BackboneTask):
         if target_window < 1 or target_window % 2 == 0:
             raise ValueError(f"target_window must be a positive odd number, got {target_window}.")
         layout = backbone.layout
-        target_dim = (
-            backbone.embed_dim if target == "embedding" else backbone.num_channels * target_window
-        )
+        coordinates = layout.coordinate_channels(backbone.num_channels)
+        target_dim = backbone.embed_dim if target == "embedding" else coordinates * target_window
         # === Layers ===
         self.backbone = backbone
         self.masking = BodyPartMasking(
@@ -114,14 +116,21 @@ class SkeletonMAEPretrainer(BackboneTask):
         )
         # === Functional model ===
         inputs = keras.Input(shape=backbone.input.shape[1:], name="skeletons")
+        # Every joint's embedding: the "embedding" target, and what the mask is drawn for.
         embedded = backbone.embedding(inputs)
-        masked, mask = self.masking(embedded)
+        _, mask = self.masking(embedded)
+        # The encoder's input: bones and motion derived without the masked joints (else a
+        # visible joint's bone or motion would give a masked one away), then the mask token.
+        visible = backbone.embedding(inputs, joint_mask=mask)
+        masked, _ = self.masking(visible, joint_mask=mask)
         hidden = self.remask(backbone.encoder(masked)) * (1.0 - mask[..., None])
         reconstruction = self.decoder(hidden)
         if target == "embedding":
             target_features = ops.stop_gradient(embedded)
         else:
-            target_features = coordinate_target(inputs, layout.center, target_window)
+            target_features = coordinate_target(
+                inputs[..., :coordinates], layout.center, target_window
+            )
         loss_mask = ops.cast(mask, "float32") * present_frames(inputs)[..., None]
         outputs = {"reconstruction": reconstruction, "target": target_features, "mask": loss_mask}
         super().__init__(inputs=inputs, outputs=outputs, dtype=dtype, **kwargs)
