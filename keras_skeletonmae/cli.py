@@ -99,6 +99,10 @@ def _add_data(parser, splits):
     parser.add_argument("--data", type=Path, help="PYSKL .pkl, .h5, .npz/.npy, .skeleton file "
                         "or folder of .skeleton files")
     parser.add_argument("--layout", help="skeleton layout (default: guessed from the data)")
+    parser.add_argument("--repair-nonfinite", dest="nonfinite", action="store_const",
+                        const="interpolate", default="raise",
+                        help="replace NaN/inf coordinates and scores by linear interpolation "
+                             "over time (default: refuse such samples)")
     for name, help_text in splits:
         parser.add_argument(f"--{name}", help=help_text)
 

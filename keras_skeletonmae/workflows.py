@@ -168,7 +168,8 @@ def _recipe(config):
 
 def pretrain(config):
     """SkeletonMAE pre-training on the (unlabelled) skeletons of `config["split"]`."""
-    data = usable_split(load_skeletons(config["data"], config["layout"]), config["split"])
+    data = usable_split(load_skeletons(config["data"], config["layout"],
+                                       config.get("nonfinite", "raise")), config["split"])
     frames, persons = _input_shape(data, config["preset"], config["frames"], config["persons"])
     task_arguments = dict(num_masked_parts=config["masked_parts"],
                           mask_parts=config["mask_parts"],
@@ -229,7 +230,7 @@ def finetune(config, linear=False):
     """Fine-tune the SSL classifier (from `config["preset"]` or from scratch) on the labels of
     `config["train_split"]` (a class-balanced `label_fraction` of them), and evaluate on
     `config["val_split"]`. `linear=True` is linear evaluation: frozen encoder, linear head."""
-    data = load_skeletons(config["data"], config["layout"])
+    data = load_skeletons(config["data"], config["layout"], config.get("nonfinite", "raise"))
     train = usable_split(data, config["train_split"])
     if train.labels is None:
         raise ValueError(f"{config['data']} has no labels to fine-tune on.")
@@ -307,7 +308,8 @@ def evaluate(config):
     """Top-1, top-5, mean-class accuracy and the confusion matrix of a classifier preset on
     `config["split"]`, testing `config["clips"]` clips per sequence (`to_clips`; their
     probabilities averaged)."""
-    data = usable_split(load_skeletons(config["data"], config["layout"]), config["split"])
+    data = usable_split(load_skeletons(config["data"], config["layout"],
+                                       config.get("nonfinite", "raise")), config["split"])
     if data.labels is None:
         raise ValueError(f"{config['data']} has no labels to evaluate against.")
     model = load_classifier(config["preset"], data)
@@ -330,7 +332,8 @@ def evaluate(config):
 def predict(config):
     """Top-k class names per sequence, and per person (each person alone), for every sequence
     of a pose file."""
-    data = usable_split(load_skeletons(config["data"], config["layout"]), config["split"])
+    data = usable_split(load_skeletons(config["data"], config["layout"],
+                                       config.get("nonfinite", "raise")), config["split"])
     model = load_classifier(config["preset"], data)
     frames, persons = model.backbone.num_frames, model.backbone.num_persons
     class_names = class_names_for(model.num_classes, preset_metadata(config["preset"]).get("class_names"),
@@ -360,7 +363,7 @@ def tune(config):
     is saved as a preset."""
     from keras_skeletonmae import tuning
 
-    data = load_skeletons(config["data"], config["layout"])
+    data = load_skeletons(config["data"], config["layout"], config.get("nonfinite", "raise"))
     train = usable_split(data, config["train_split"])
     frames, persons = _input_shape(train, config["preset"], config["frames"], config["persons"])
     shape = _backbone_overrides(train, frames, persons)

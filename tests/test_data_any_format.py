@@ -1,8 +1,12 @@
 """`load_skeletons` picks the reader by file name and checks a given layout."""
 
+import pickle
+
 import numpy as np
 import pytest
 
+from keras_skeletonmae import workflows
+from keras_skeletonmae.cli import build_parser, main
 from keras_skeletonmae.data import load_pyskl, save_hdf5
 from keras_skeletonmae.data.any_format import load_skeletons
 from real_data import require
@@ -35,3 +39,43 @@ def test_bad_paths_and_layouts_are_named(tmp_path):
     np.save(tmp_path / "x.npy", np.ones((2, 1, 4, 9, 2), dtype="float32"))
     with pytest.raises(ValueError, match="layout is unknown"):
         load_skeletons(tmp_path / "x.npy")
+
+
+@pytest.mark.parametrize("name, layout", [
+    ("msr_action3d.pkl", "kinect20"), ("utd_mhad.pkl", "kinect20"),
+    ("msrc12_gestures.pkl", "kinect20"), ("kinder_gator.pkl", "kinect20"),
+    ("jhmdb_2d.pkl", "jhmdb15"), ("penn_action_2d.pkl", "jhmdb15"), ("ntu_samples", "ntu25")])
+def test_every_real_set_loads_by_default_with_its_layout_guessed(name, layout):
+    assert load_skeletons(require(name)).layout == layout
+
+
+def test_a_15_joint_3d_set_asks_for_a_layout(tmp_path):
+    rng = np.random.default_rng(0)
+    content = {"annotations": [{"frame_dir": "s0", "label": 0, "keypoint": rng.normal(
+        size=(1, 6, 15, 3)).astype("float32")}]}
+    (tmp_path / "mocap15.pkl").write_bytes(pickle.dumps(content))
+    with pytest.raises(ValueError) as info:
+        load_skeletons(tmp_path / "mocap15.pkl")
+    message = str(info.value)
+    for fragment in ("mocap15.pkl", "found 15 joints x 3 channels", "'jhmdb15' has 2 coordinates",
+                     "layout= in Python", "--layout"):
+        assert fragment in message, message
+    assert load_skeletons(tmp_path / "mocap15.pkl", layout="jhmdb15").layout == "jhmdb15"
+
+
+def test_repair_nonfinite_option_reaches_the_reader(tmp_path, monkeypatch, capsys):
+    asked = []
+
+    def fake_load(path, layout=None, nonfinite="raise"):
+        asked.append(nonfinite)
+        raise ValueError("stop here")
+
+    monkeypatch.setattr(workflows, "load_skeletons", fake_load)
+    data = str(require("msr_action3d.pkl"))
+    for command in ("pretrain", "finetune"):
+        for extra in ([], ["--repair-nonfinite"]):
+            assert main([command, "--data", data, "--output", str(tmp_path / command),
+                         *extra]) == 2
+    assert asked == ["raise", "interpolate"] * 2
+    assert "stop here" in capsys.readouterr().err
+    assert "interpolat" in build_parser().commands["pretrain"].format_help()

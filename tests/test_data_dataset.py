@@ -188,3 +188,17 @@ def test_every_real_source_feeds_pretraining_and_fine_tuning(source):
     labeled = SkeletonDataset(data, 4, 8, persons, transform=CenterOnJoint(layout))
     classifier = SkeletonClassifier(backbone, num_classes=num_classes, num_strl_layers=1)
     assert np.isfinite(classifier.fit(labeled, epochs=1, verbose=0).history["loss"][0])
+
+
+def test_dataset_refuses_a_nan_sample_by_name_before_training(msr_train):
+    data = msr_train.select(range(6))
+    keypoints = [k.copy() for k in data.keypoints]
+    keypoints[3][0, 0, 0, 0] = np.inf
+    broken = keras_skeletonmae.data.SkeletonData(keypoints, labels=data.labels, ids=data.ids,
+                                                 layout=data.layout, source="hand-built")
+    with pytest.raises(ValueError, match=rf"sample '{data.ids[3]}' from hand-built: has 1 "
+                                         "NaN/inf coordinates"):
+        SkeletonDataset(broken, batch_size=2, num_frames=8, num_persons=1)
+    repaired = broken.check_finite("interpolate")
+    x, _ = SkeletonDataset(repaired, batch_size=6, num_frames=8, num_persons=1)[0]
+    assert np.isfinite(x).all()

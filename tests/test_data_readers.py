@@ -128,6 +128,42 @@ def test_pickle_total_frames_mismatch_names_the_sample(tmp_path):
         load_pyskl(tmp_path / "frames.pkl")
 
 
+def test_pickle_nan_is_refused_by_name_unless_interpolation_is_asked(tmp_path):
+    content = small_annotations()
+    content["annotations"][1]["keypoint"][0, 2, 5, 0] = np.nan
+    (tmp_path / "nan.pkl").write_bytes(pickle.dumps(content))
+    with pytest.raises(ValueError, match=r"sample 's1' from .*nan\.pkl: has 1 NaN/inf coordinates"):
+        load_pyskl(tmp_path / "nan.pkl")
+    repaired = load_pyskl(tmp_path / "nan.pkl", nonfinite="interpolate")
+    assert all(np.isfinite(k).all() for k in repaired.keypoints)
+
+
+def test_pickle_layout_is_guessed_only_when_the_evidence_agrees(tmp_path):
+    def layout_of(joints, channels, meta=None):
+        rng = np.random.default_rng(0)
+        content = {"annotations": [{"frame_dir": "s0", "keypoint": rng.normal(
+            size=(1, 4, joints, channels)).astype("float32")}], "meta": meta or {}}
+        (tmp_path / "g.pkl").write_bytes(pickle.dumps(content))
+        data = load_pyskl(tmp_path / "g.pkl")
+        return data.layout, data.layout_note
+
+    assert layout_of(15, 2) == ("jhmdb15", None)
+    assert layout_of(20, 3) == ("kinect20", None)
+    layout, note = layout_of(15, 3)  # a 3D 15-joint set is not JHMDB
+    assert layout is None and "'jhmdb15' has 2 coordinates per joint, not 3" in note
+    layout, note = layout_of(20, 4)
+    assert layout is None and "not 4" in note
+    names = "neck,belly,head,R-shoulder,L-shoulder,R-hip,L-hip,R-elbow,L-elbow,R-knee,L-knee"
+    assert layout_of(15, 2, {"joint_order": names + ",R-wrist,L-wrist,R-ankle,L-ankle (x)"})[0] \
+        == "jhmdb15"
+    layout, note = layout_of(15, 2, {"joint_order": names + ",R-hand,L-hand,R-foot,L-foot"})
+    assert layout is None and "joint names differ from those of 'jhmdb15'" in note
+    chain = [(j, j + 1) for j in range(14)]
+    layout, note = layout_of(15, 2, {"edges": chain})
+    assert layout is None and "bones differ from those of 'jhmdb15'" in note
+    assert layout_of(33, 3)[1].startswith("no built-in layout has 33 joints")
+
+
 # --- NTU RGB+D ---
 
 def test_load_ntu_samples(ntu):
@@ -197,11 +233,18 @@ def test_hdf5_round_trip_is_exact(tmp_path, request, name):
 
 
 def test_hdf5_round_trip_without_labels_or_splits(tmp_path):
-    data = SkeletonData([np.ones((2, 3, 4, 2)), np.ones((1, 0, 4, 2))], ids=["a", "b"])
+    data = SkeletonData([np.ones((2, 3, 4, 2)), np.ones((1, 5, 4, 2))], ids=["a", "b"])
     save_hdf5(data, tmp_path / "bare.h5")
     loaded = load_hdf5(tmp_path / "bare.h5")
     assert loaded.labels is None and loaded.splits == {} and loaded.layout is None
-    assert [k.shape for k in loaded.keypoints] == [(2, 3, 4, 2), (1, 0, 4, 2)]
+    assert [k.shape for k in loaded.keypoints] == [(2, 3, 4, 2), (1, 5, 4, 2)]
+
+
+def test_hdf5_sample_without_frames_is_refused_by_name(tmp_path):
+    data = SkeletonData([np.ones((2, 3, 4, 2)), np.ones((1, 0, 4, 2))], ids=["a", "b"])
+    save_hdf5(data, tmp_path / "gap.h5")
+    with pytest.raises(ValueError, match=r"sample 'b' from .*gap\.h5: is an empty sequence"):
+        load_hdf5(tmp_path / "gap.h5")
 
 
 def test_load_hdf5_rejects_other_files(tmp_path):
@@ -277,3 +320,30 @@ def test_data_package_imports_without_tensorflow():
             "assert sys.modules['tensorflow'] is None")
     env = {**os.environ, "KERAS_BACKEND": backend}
     subprocess.run([sys.executable, "-c", code], check=True, env=env)
+
+
+def test_every_reader_interpolates_nan_only_on_request(tmp_path, ntu):
+    x = np.ones((2, 1, 5, 4, 3), "float32")
+    x[1, 0, 2, 3, 0] = np.nan
+    np.save(tmp_path / "x.npy", x)
+    with pytest.raises(ValueError, match=r"sample 'sample_1' from .*x\.npy: has 1 NaN/inf"):
+        load_numpy(tmp_path / "x.npy")
+    assert load_numpy(tmp_path / "x.npy", nonfinite="interpolate").keypoints[1][0, 2, 3, 0] == 1
+    keypoints = [np.ones((1, 5, 4, 3)), x[1]]
+    save_hdf5(SkeletonData(keypoints, ids=["a", "b"]), tmp_path / "x.h5")
+    with pytest.raises(ValueError, match=r"sample 'b' from .*x\.h5: has 1 NaN/inf"):
+        load_hdf5(tmp_path / "x.h5")
+    assert np.isfinite(load_hdf5(tmp_path / "x.h5", nonfinite="interpolate").keypoints[1]).all()
+    source = sorted(require("ntu_samples").glob("*.skeleton"))[0]
+    lines = source.read_text().splitlines()
+    lines[4] = "nan " + " ".join(lines[4].split()[1:])  # frame 1, body 1, joint 1: x
+    folder = tmp_path / "ntu"
+    folder.mkdir()
+    (folder / source.name).write_text("\n".join(lines) + "\n")
+    with pytest.raises(ValueError, match=rf"sample '{source.stem}' from .*{source.stem}"
+                                         r"\.skeleton: has 1 NaN/inf"):
+        read_ntu_skeleton(folder / source.name)
+    with pytest.raises(ValueError, match=rf"sample '{source.stem}' from .*ntu: has 1 NaN/inf"):
+        load_ntu_dir(folder)
+    fixed = load_ntu_dir(folder, nonfinite="interpolate").keypoints[0]
+    np.testing.assert_allclose(fixed[0, 0, 0, 0], ntu.keypoints[0][0, 1, 0, 0])

@@ -166,3 +166,43 @@ def test_to_clips_first_clip_is_to_arrays_and_others_sample_each_segment(msr):
         assert all(low <= f < high for f, low, high in zip(frames, bounds[:-1], bounds[1:]))
     with pytest.raises(ValueError, match="num_clips must be at least 1"):
         data.to_clips(16, 1, 0)
+
+
+def with_nan(data, index):
+    keypoint = data.keypoints[index].copy()
+    keypoint[0, 3, 5, 1] = np.nan
+    return with_sample(data, index, keypoint)
+
+
+def test_model_inputs_refuse_a_hand_built_nan_sample_by_name(msr_small):
+    data = with_nan(msr_small, 4)
+    message = rf"sample '{msr_small.ids[4]}' .*: has 1 NaN/inf coordinates; .*interpolate"
+    with pytest.raises(ValueError, match=message):
+        data.to_arrays(8, 1)
+    with pytest.raises(ValueError, match=message):
+        data.to_clips(8, 1, num_clips=2)
+    with pytest.raises(ValueError, match=message):
+        data.prepare(4, 8, 1)
+    x, _ = data.check_finite("interpolate").to_arrays(8, 1)
+    assert np.isfinite(x).all()
+
+
+def test_transform_making_nan_is_refused_by_name(msr_small):
+    def broken(sample, rng):
+        return sample * np.nan
+
+    with pytest.raises(ValueError, match=rf"sample '{msr_small.ids[0]}' .*: became non-finite"):
+        msr_small.prepare(0, 8, 1, transform=broken)
+
+
+def test_check_finite_refuses_nan_scores_and_interpolates_them_on_request():
+    scores = np.ones((1, 3, 2), "float32")
+    scores[0, 1, 0] = np.inf
+    data = SkeletonData([np.ones((1, 3, 2, 2))], scores=[scores], ids=["only"])
+    assert data.check_finite("interpolate").scores[0][0, 1, 0] == 1.0
+    with pytest.raises(ValueError, match=r"sample 'only'.*: has 1 NaN/inf scores"):
+        data.check_finite()
+    with pytest.raises(ValueError, match=r"sample 'only'.*: has 1 NaN/inf scores"):
+        data.validate()
+    with pytest.raises(ValueError, match="nonfinite must be one of"):
+        data.check_finite("ignore")

@@ -9,7 +9,7 @@ from keras_skeletonmae.data.hdf5 import hdf5_tf_dataset, load_hdf5, save_hdf5
 from keras_skeletonmae.data.ntu import load_ntu_dir, read_ntu_skeleton
 from keras_skeletonmae.data.numpy_io import load_numpy
 from keras_skeletonmae.data.pyskl import load_pyskl, safe_load_pickle
-from keras_skeletonmae.data.skeleton_data import SkeletonData
+from keras_skeletonmae.data.skeleton_data import SkeletonData, guess_layout
 from keras_skeletonmae.data.transforms import (
     Bone,
     CenterOnJoint,
@@ -43,6 +43,7 @@ __all__ = [
     "Transform",
     "UniformSample",
     "hdf5_tf_dataset",
+    "guess_layout",
     "label_subset",
     "load_hdf5",
     "load_ntu_dir",

@@ -7,7 +7,7 @@ from keras_skeletonmae.data.ntu import load_ntu_dir, read_ntu_skeleton
 from keras_skeletonmae.data.numpy_io import load_numpy
 from keras_skeletonmae.data.pyskl import load_pyskl
 from keras_skeletonmae.data.skeleton_data import SkeletonData
-from keras_skeletonmae.layouts import get_layout
+from keras_skeletonmae.layouts import get_layout, list_layouts
 
 READERS = {
     ".pkl": load_pyskl,
@@ -20,30 +20,45 @@ READERS = {
 }
 
 
-def load_skeletons(path, layout=None):
+def load_skeletons(path, layout=None, nonfinite="raise"):
     """`SkeletonData` from a PYSKL pickle, HDF5, `.npz`/`.npy`, one NTU `.skeleton` file or a
-    folder of them. `layout` (a name or `SkeletonLayout`) replaces the reader's guess and is
-    checked against the joint count."""
+    folder of them.
+
+    Args:
+        path: the file or folder.
+        layout: a name or `SkeletonLayout`; replaces what the file says or the reader guessed,
+            and is checked against the joint count. Needed when the reader cannot tell the
+            layout (then a `ValueError` says what was found and why no built-in fits).
+        nonfinite: `"raise"` (default) refuses NaN/inf values naming the file and sample;
+            `"interpolate"` interpolates them over time (see `SkeletonData.check_finite`).
+    """
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path} does not exist.")
     if path.is_dir():
-        data = load_ntu_dir(path)
+        data = load_ntu_dir(path, nonfinite=nonfinite)
     else:
         reader = READERS.get(path.suffix.lower())
         if reader is None:
             raise ValueError(f"{path}: unknown skeleton file type '{path.suffix}'; expected one "
                              f"of {sorted(READERS)} or a folder of .skeleton files.")
-        data = reader(path)
+        data = reader(path, nonfinite=nonfinite)
+    joints, channels = data.keypoints[0].shape[2:]
+    if layout is None and data.layout is None:
+        raise ValueError(f"{path}: the skeleton layout is unknown: found {joints} joints x "
+                         f"{channels} channels, and {data.layout_note}. Pass the layout: "
+                         f"layout= in Python, --layout on the command line (built-in: "
+                         f"{', '.join(list_layouts())}).")
+    chosen = layout if layout is not None else data.layout
+    try:
+        chosen = get_layout(chosen)
+    except ValueError as error:
+        raise ValueError(f"{path}: {error} Pass a known layout: layout= in Python, --layout on "
+                         "the command line.") from None
+    if joints != chosen.num_joints:
+        raise ValueError(f"{path} has {joints} joints per skeleton, but layout "
+                         f"'{chosen.name}' has {chosen.num_joints}.")
     if layout is not None:
-        layout = get_layout(layout)
-        joints = data.keypoints[0].shape[2] if len(data) else layout.num_joints
-        if joints != layout.num_joints:
-            raise ValueError(f"{path} has {joints} joints per skeleton, but layout "
-                             f"'{layout.name}' has {layout.num_joints}.")
         data = SkeletonData(data.keypoints, data.scores, data.labels, data.ids, data.class_names,
-                            layout, data.splits, data.source)
-    if data.layout is None:
-        raise ValueError(f"{path}: the skeleton layout is unknown (joints x channels "
-                         f"{data.keypoints[0].shape[2:]}); pass a layout.")
+                            chosen, data.splits, data.source)
     return data

@@ -17,6 +17,8 @@ class SkeletonDataset(keras.utils.PyDataset):
     advances `e` (Keras's `fit` also calls it once before the first epoch).
     `set_epoch(e)` jumps to epoch `e` (to resume a run there).
     `workers`, `use_multiprocessing` and `max_queue_size` are `keras.utils.PyDataset`'s.
+    A sample with NaN/inf coordinates or scores raises a `ValueError` naming it (repair it
+    first: `SkeletonData.check_finite("interpolate")`).
     """
 
     def __init__(self, data, batch_size, num_frames, num_persons, transform=None, shuffle=False,
@@ -30,7 +32,8 @@ class SkeletonDataset(keras.utils.PyDataset):
             raise ValueError("SkeletonDataset needs at least one sample.")
         if int(batch_size) < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
-        self.data = data
+        # Refuse NaN/inf before training starts, not at the batch that holds them.
+        self.data = data.check_finite("raise")
         self.batch_size = int(batch_size)
         self.num_frames = int(num_frames)
         self.num_persons = int(num_persons)

@@ -12,7 +12,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from keras_skeletonmae.data.skeleton_data import SkeletonData
+from keras_skeletonmae.data.skeleton_data import SkeletonData, checked_read
 from keras_skeletonmae.data.transforms import prepare_sample
 
 FORMAT = "keras_skeletonmae.SkeletonData"
@@ -56,7 +56,12 @@ def _open(path):
         f = h5py.File(path, "r")
     except OSError as error:
         raise ValueError(f"cannot read {path}: not an HDF5 file or truncated ({error}).") from error
-    if f.attrs.get("format") != FORMAT:
+    try:
+        written_here = f.attrs.get("format") == FORMAT
+    except OSError as error:
+        f.close()
+        raise ValueError(f"cannot read {path}: damaged HDF5 attributes ({error}).") from error
+    if not written_here:
         f.close()
         raise ValueError(f"{path} is not a SkeletonData HDF5 file (written by save_hdf5).")
     return f
@@ -66,30 +71,109 @@ def _strings(f, name):
     return f[name].asstr()[()].tolist() if name in f else None
 
 
-def load_hdf5(path):
-    """Read a file written by `save_hdf5` as `SkeletonData`."""
+def _dataset(f, path, name, ndim, kinds="iu"):
+    """Dataset `name`, checked to have `ndim` dimensions and a dtype kind in `kinds`."""
+    dataset = f.get(name)
+    if not isinstance(dataset, h5py.Dataset):
+        raise ValueError(f"{path}: the dataset '{name}' is missing.")
+    if dataset.ndim != ndim or dataset.dtype.kind not in kinds:
+        raise ValueError(f"{path}: '{name}' must be a {ndim}-d array of "
+                         f"{'integers' if kinds == 'iu' else 'numbers'}, got shape "
+                         f"{dataset.shape} dtype {dataset.dtype}.")
+    return dataset
+
+
+def _sample_shapes(f, path):
+    """`(shapes, starts, ends)`: each sample's `(M, T)` and its rows in `keypoints`."""
+    shapes = _dataset(f, path, "shapes", 2)[()]
+    if shapes.shape[1:] != (2,) or np.any(shapes < 0):
+        raise ValueError(f"{path}: 'shapes' must hold one (persons, frames) pair of counts "
+                         f"per sample, got shape {shapes.shape} with minimum "
+                         f"{shapes.min(initial=0)}.")
+    ends = np.cumsum(shapes[:, 0] * shapes[:, 1])
+    return shapes, ends - shapes[:, 0] * shapes[:, 1], ends
+
+
+def _strings_checked(f, path, name):
+    if name not in f:
+        return None
+    try:
+        values = _strings(f, name)
+    except (TypeError, ValueError, OSError) as error:
+        raise ValueError(f"{path}: '{name}' must be a 1-d array of strings ({error}).") from None
+    if not isinstance(values, list):
+        raise ValueError(f"{path}: '{name}' must be a 1-d array of strings.")
+    return values
+
+
+def _read_hdf5(f, path):
+    shapes, starts, ends = _sample_shapes(f, path)
+
+    def samples(name, ndim):
+        rows = _dataset(f, path, name, ndim, "biuf")[()]
+        if len(rows) != (ends[-1] if len(ends) else 0):
+            raise ValueError(f"{path}: '{name}' has {len(rows)} rows, but 'shapes' adds up to "
+                             f"{ends[-1] if len(ends) else 0} (sum of persons x frames).")
+        return [rows[s:e].reshape(*shape, *rows.shape[1:])
+                for s, e, shape in zip(starts, ends, shapes)]
+
+    names = _strings_checked(f, path, "split_names") or []
+    split_ids = _strings_checked(f, path, "split_ids") or []
+    lengths = (_dataset(f, path, "split_lengths", 1)[()] if "split_lengths" in f
+               else np.zeros(0, int))
+    if len(lengths) != len(names) or np.any(lengths < 0) or lengths.sum() != len(split_ids):
+        raise ValueError(f"{path}: 'split_lengths' {lengths.tolist()[:5]} must give one "
+                         f"non-negative length per split name ({len(names)}) adding up to the "
+                         f"{len(split_ids)} 'split_ids'.")
+    members = np.split(np.array(split_ids, dtype=object), np.cumsum(lengths)[:-1])
+    layout = f.attrs.get("layout")
+    return SkeletonData(
+        keypoints=samples("keypoints", 3),
+        scores=samples("scores", 2) if "scores" in f else None,
+        labels=_dataset(f, path, "labels", 1)[()] if "labels" in f else None,
+        ids=_strings_checked(f, path, "ids"),
+        class_names=_strings_checked(f, path, "class_names"),
+        layout=None if layout is None else str(layout),
+        splits={n: list(v) for n, v in zip(names, members)} if names else {},
+        source=path,
+    )
+
+
+def load_hdf5(path, nonfinite="raise"):
+    """Read a file written by `save_hdf5` as `SkeletonData`.
+
+    Args:
+        path: the `.h5` file.
+        nonfinite: `"raise"` (default) refuses NaN/inf values naming the sample;
+            `"interpolate"` interpolates them over time (see `SkeletonData.check_finite`).
+    """
+    path = Path(path)
     with _open(path) as f:
-        shapes = f["shapes"][()]
-        ends = np.cumsum(shapes[:, 0] * shapes[:, 1])
-        starts = ends - shapes[:, 0] * shapes[:, 1]
+        try:
+            data = _read_hdf5(f, path)
+        except OSError as error:  # a truncated or damaged dataset
+            raise ValueError(f"cannot read {path}: truncated or corrupt HDF5 data "
+                             f"({error}).") from error
+    if data.layout is None:
+        data.layout_note = "the file has no 'layout' attribute"
+    return checked_read(data, nonfinite)
 
-        def samples(name):
-            rows = f[name][()]
-            return [rows[s:e].reshape(*shape, *rows.shape[1:])
-                    for s, e, shape in zip(starts, ends, shapes)]
 
-        split_ids = np.split(np.array(_strings(f, "split_ids"), dtype=object),
-                             np.cumsum(f["split_lengths"][()])[:-1])
-        return SkeletonData(
-            keypoints=samples("keypoints"),
-            scores=samples("scores") if "scores" in f else None,
-            labels=f["labels"][()] if "labels" in f else None,
-            ids=_strings(f, "ids"),
-            class_names=_strings(f, "class_names"),
-            layout=f.attrs.get("layout"),
-            splits={n: list(v) for n, v in zip(_strings(f, "split_names"), split_ids)},
-            source=path,
-        )
+def _check_finite_rows(f, path, ids, ends, block=1 << 18):
+    """Raise a `ValueError` naming the first sample with NaN/inf keypoints or scores, reading
+    block by block (the file may not fit in memory)."""
+    for name in ("keypoints", "scores"):
+        if name not in f:
+            continue
+        rows = f[name]
+        for start in range(0, len(rows), block):
+            bad = ~np.isfinite(rows[start:start + block])
+            if bad.any():
+                row = start + int(np.flatnonzero(bad.reshape(len(bad), -1).any(axis=1))[0])
+                sample = int(np.searchsorted(ends, row, side="right"))
+                raise ValueError(f"{path}: sample '{ids[sample]}' has NaN/inf {name}; "
+                                 "hdf5_tf_dataset streams the file as it is: repair it first "
+                                 "(load_hdf5(path, nonfinite='interpolate') and save_hdf5).")
 
 
 def _tfio_rows(path):
@@ -133,16 +217,27 @@ def hdf5_tf_dataset(path, num_frames=None, num_persons=None):
     with `num_frames` and `num_persons` each sample is brought to `[num_persons, num_frames,
     V, C]` as in `SkeletonData.to_arrays`, ready for `.batch`. Reads through tensorflow-io's
     `IODataset.from_hdf5` where it works (TensorFlow 2.16/2.17), else through h5py with one
-    warning. Requires TensorFlow.
+    warning. Refuses (`ValueError` naming the sample) NaN/inf keypoints or scores, found by
+    one block-wise pass over the file. Requires TensorFlow.
     """
     import tensorflow as tf
 
     path = Path(path)
     with _open(path) as f:
-        shapes = f["shapes"][()]
-        labels = f["labels"][()].astype("int32") if "labels" in f else None
-        trailing = tuple(f["keypoints"].shape[1:])
-        ids = _strings(f, "ids")
+        try:
+            shapes, _, ends = _sample_shapes(f, path)
+            labels = _dataset(f, path, "labels", 1)[()].astype("int32") if "labels" in f else None
+            keypoints = _dataset(f, path, "keypoints", 3, "biuf")
+            trailing = tuple(keypoints.shape[1:])
+            if len(keypoints) != (ends[-1] if len(ends) else 0):
+                raise ValueError(f"{path}: 'keypoints' has {len(keypoints)} rows, but 'shapes' "
+                                 "adds up to a different sum of persons x frames.")
+            ids = (_strings_checked(f, path, "ids")
+                   or [f"sample_{i}" for i in range(len(shapes))])
+            _check_finite_rows(f, path, ids, ends)
+        except OSError as error:
+            raise ValueError(f"cannot read {path}: truncated or corrupt HDF5 data "
+                             f"({error}).") from error
     empty = [ids[i] for i in np.flatnonzero(shapes[:, 0] * shapes[:, 1] == 0)]
     if empty:
         raise ValueError(f"{path}: samples {empty[:5]} have no frames or no persons; remove "

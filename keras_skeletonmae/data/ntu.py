@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-from keras_skeletonmae.data.skeleton_data import SkeletonData
+from keras_skeletonmae.data.skeleton_data import SkeletonData, checked_read
 
 NTU_NUM_JOINTS = 25
 
@@ -15,8 +15,12 @@ class _Lines:
 
     def __init__(self, path):
         self.path = path
-        with open(path) as f:
-            self.lines = f.read().splitlines()
+        try:
+            with open(path, encoding="ascii") as f:
+                self.lines = f.read().splitlines()
+        except UnicodeDecodeError as error:
+            raise ValueError(f"{path}: not an NTU .skeleton text file (byte {error.start} is not "
+                             "ASCII text).") from None
         while self.lines and not self.lines[-1].strip():
             self.lines.pop()
         self.number = 0
@@ -50,14 +54,8 @@ class _Lines:
         return int(value)
 
 
-def read_ntu_skeleton(path):
-    """One NTU RGB+D `.skeleton` file as a one-sample `SkeletonData` (layout `ntu25`).
-
-    Bodies become persons in order of first appearance of their body ID, all kept; frames in
-    which a body is absent are zeros. Keeps x, y, z. The id is the file stem; the label comes
-    from its action code (`A011` -> 10) when the name has one.
-    """
-    path = Path(path)
+def _read_sample(path):
+    """`(keypoint [M, T, 25, 3], label or None)` of one `.skeleton` file."""
     lines = _Lines(path)
     num_frames = lines.next_count("the frame count")
     bodies = {}  # body ID (text) -> {frame: [V, 3]}
@@ -69,31 +67,67 @@ def read_ntu_skeleton(path):
                 raise lines.error(f"a body has {num_joints} joints; NTU files have "
                                   f"{NTU_NUM_JOINTS}.")
             joints = [lines.next("a joint line", 12)[:3] for _ in range(num_joints)]
+            if frame in bodies.get(body_id, {}):
+                raise lines.error(f"body {body_id} appears twice in frame {frame + 1}.")
             bodies.setdefault(body_id, {})[frame] = joints
     if lines.number < len(lines.lines):
         raise lines.error(f"unexpected content after the last of {num_frames} frames.",
                           lines.number + 1)
+    if not bodies:
+        raise ValueError(f"{path}: no body in any of its {num_frames} frames (an NTU sample "
+                         "with missing skeletons); leave the file out.")
     keypoint = np.zeros((len(bodies), num_frames, NTU_NUM_JOINTS, 3), dtype="float32")
     for person, frames in enumerate(bodies.values()):
         for frame, joints in frames.items():
             keypoint[person, frame] = joints
     action = re.search(r"A(\d{3})", path.stem)
-    return SkeletonData([keypoint], labels=None if action is None else [int(action[1]) - 1],
-                        ids=[path.stem], layout="ntu25", source=path)
+    if action is not None and int(action[1]) < 1:
+        raise ValueError(f"{path}: action code {action[0]} in the name; NTU action codes "
+                         "start at A001.")
+    return keypoint, None if action is None else int(action[1]) - 1
 
 
-def load_ntu_dir(directory):
-    """All `*.skeleton` files of `directory`, in sorted name order, as one `SkeletonData`."""
+def read_ntu_skeleton(path, nonfinite="raise"):
+    """One NTU RGB+D `.skeleton` file as a one-sample `SkeletonData` (layout `ntu25`).
+
+    Bodies become persons in order of first appearance of their body ID, all kept; frames in
+    which a body is absent are zeros. Keeps x, y, z. The id is the file stem; the label comes
+    from its action code (`A011` -> 10) when the name has one.
+
+    Args:
+        path: the `.skeleton` file.
+        nonfinite: `"raise"` (default) refuses NaN/inf coordinates naming the file;
+            `"interpolate"` interpolates them over time (see `SkeletonData.check_finite`).
+    """
+    path = Path(path)
+    keypoint, label = _read_sample(path)
+    return checked_read(SkeletonData([keypoint], labels=None if label is None else [label],
+                                     ids=[path.stem], layout="ntu25", source=path), nonfinite)
+
+
+def load_ntu_dir(directory, nonfinite="raise"):
+    """All `*.skeleton` files of `directory`, in sorted name order, as one `SkeletonData`.
+
+    Args:
+        directory: the folder.
+        nonfinite: `"raise"` (default) refuses NaN/inf coordinates naming the file;
+            `"interpolate"` interpolates them over time (see `SkeletonData.check_finite`).
+    """
     directory = Path(directory)
     files = sorted(directory.glob("*.skeleton"))
     if not files:
         raise ValueError(f"no *.skeleton files in {directory}.")
-    samples = [read_ntu_skeleton(f) for f in files]
-    labelled = all(s.labels is not None for s in samples)
-    return SkeletonData(
-        keypoints=[s.keypoints[0] for s in samples],
-        labels=[s.labels[0] for s in samples] if labelled else None,
-        ids=[s.ids[0] for s in samples],
+    samples = [_read_sample(f) for f in files]
+    labelled = [label is not None for _, label in samples]
+    if any(labelled) and not all(labelled):
+        raise ValueError(f"{files[labelled.index(False)]}: no action code (e.g. A011) in the "
+                         f"name, while {files[labelled.index(True)].name} has one; name every "
+                         "file of the folder the NTU way, or none.")
+    data = SkeletonData(
+        keypoints=[keypoint for keypoint, _ in samples],
+        labels=[label for _, label in samples] if all(labelled) else None,
+        ids=[f.stem for f in files],
         layout="ntu25",
         source=directory,
     )
+    return checked_read(data, nonfinite)

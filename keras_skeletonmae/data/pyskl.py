@@ -1,11 +1,12 @@
 """PYSKL / MMAction2 skeleton annotation pickles, read with a restricted unpickler."""
 
 import pickle
+import re
 from pathlib import Path
 
 import numpy as np
 
-from keras_skeletonmae.data.skeleton_data import SkeletonData
+from keras_skeletonmae.data.skeleton_data import SkeletonData, checked_read, guess_layout
 
 # What numpy arrays, dtypes and scalars need to be rebuilt, plus plain Python values.
 _ALLOWED_GLOBALS = frozenset({
@@ -19,10 +20,6 @@ _ALLOWED_GLOBALS = frozenset({
     *(("builtins", name) for name in ("dict", "list", "tuple", "set", "frozenset", "int",
                                       "float", "complex", "bool", "str", "bytes", "bytearray")),
 })
-
-# meta['num_node'] (or the joint count) -> the built-in layout such files use.
-_LAYOUT_BY_NUM_JOINTS = {20: "kinect20", 15: "jhmdb15", 17: "coco17", 25: "ntu25"}
-
 
 class _RefusedGlobal(ValueError):
     pass
@@ -54,13 +51,54 @@ def safe_load_pickle(path):
                              f"({type(error).__name__}: {error}).") from error
 
 
-def load_pyskl(path, split=None):
+def _meta_joint_names(meta, path):
+    """The joint names `meta` lists (`joint_names`, else the `joint_order` text), or None."""
+    names = meta.get("joint_names")
+    if names is None and isinstance(meta.get("joint_order"), str):
+        # e.g. "MSR: 1 L-shoulder,2 R-shoulder,...,20 head (1-based)": drop the prefix,
+        # the trailing remark and the numbers.
+        text = re.sub(r"\([^)]*\)\s*$", "", meta["joint_order"])
+        names = [re.sub(r"^\d+\s+", "", n.strip()) for n in text.split(":")[-1].split(",")]
+    if names is None:
+        return None
+    if isinstance(names, (str, bytes)) or not all(isinstance(n, str) for n in names):
+        raise ValueError(f"{path}: meta['joint_names'] must be a list of strings, got "
+                         f"{names!r:.80}.")
+    return list(names)
+
+
+def _meta_edges(meta, path):
+    """The bones `meta` lists (`edges` or `inward_0based`, either orientation), or None."""
+    for key in ("edges", "inward_0based"):
+        edges = meta.get(key)
+        if edges is None:
+            continue
+        try:
+            edges = [tuple(int(j) for j in edge) for edge in edges]
+        except (TypeError, ValueError):
+            edges = None
+        if edges is None or any(len(edge) != 2 for edge in edges):
+            raise ValueError(f"{path}: meta['{key}'] must be a list of (joint, joint) index "
+                             f"pairs, got {meta[key]!r:.80}.")
+        return edges
+    return None
+
+
+def load_pyskl(path, split=None, nonfinite="raise"):
     """Read a PYSKL annotation pickle `{'split', 'annotations', 'meta'?}` as `SkeletonData`.
 
     Each annotation needs `frame_dir` (the id) and `keypoint` `[M, T, V, C]`; `label`,
     `keypoint_score` `[M, T, V]` and `total_frames` (checked against T) are optional.
-    `meta['class_names']` gives class names, `meta['num_node']` (else V) the layout guess:
-    20 kinect20, 15 jhmdb15, 17 coco17, 25 ntu25. With `split`, returns only that split.
+    `meta['class_names']` gives class names. The layout is guessed (see `guess_layout`) from
+    V, C and, where `meta` has them, its joint names (`joint_names` or `joint_order`) and
+    bones (`edges` or `inward_0based`); when they do not single out a built-in layout it is
+    left None, with the reason in `layout_note`. With `split`, returns only that split.
+
+    Args:
+        path: the `.pkl` file.
+        split: optional split name.
+        nonfinite: `"raise"` (default) refuses NaN/inf values naming the sample;
+            `"interpolate"` interpolates them over time (see `SkeletonData.check_finite`).
     """
     path = Path(path)
     content = safe_load_pickle(path)
@@ -72,28 +110,40 @@ def load_pyskl(path, split=None):
         if not isinstance(anno, dict) or not {"frame_dir", "keypoint"} <= set(anno):
             raise ValueError(f"{path}: annotation {i} is not a dict with 'frame_dir' and "
                              "'keypoint'.")
-    labelled = [("label" in anno) for anno in annotations]
-    if any(labelled) and not all(labelled):
-        raise ValueError(f"{path}: sample '{annotations[labelled.index(False)]['frame_dir']}' "
-                         "has no label while others have one.")
-    scored = bool(annotations) and all("keypoint_score" in anno for anno in annotations)
+    for key in ("label", "keypoint_score"):
+        present = [key in anno for anno in annotations]
+        if any(present) and not all(present):
+            raise ValueError(f"{path}: sample '{annotations[present.index(False)]['frame_dir']}' "
+                             f"has no '{key}' while others have one.")
+    labelled = bool(annotations) and "label" in annotations[0]
+    scored = bool(annotations) and "keypoint_score" in annotations[0]
     meta = content.get("meta") or {}
-    num_joints = meta.get("num_node")
-    if num_joints is None and annotations and np.ndim(annotations[0]["keypoint"]) == 4:
-        num_joints = np.shape(annotations[0]["keypoint"])[2]
+    if not isinstance(meta, dict):
+        raise ValueError(f"{path}: 'meta' must be a dict, got {type(meta).__name__}.")
+    class_names = meta.get("class_names")
+    if class_names is not None and (isinstance(class_names, (str, bytes))
+                                    or not all(isinstance(c, str) for c in class_names)):
+        raise ValueError(f"{path}: meta['class_names'] must be a list of strings, got "
+                         f"{class_names!r:.80}.")
     data = SkeletonData(
         keypoints=[anno["keypoint"] for anno in annotations],
         scores=[anno["keypoint_score"] for anno in annotations] if scored else None,
-        labels=[anno["label"] for anno in annotations] if any(labelled) else None,
+        labels=[anno["label"] for anno in annotations] if labelled else None,
         ids=[anno["frame_dir"] for anno in annotations],
-        class_names=meta.get("class_names"),
-        layout=_LAYOUT_BY_NUM_JOINTS.get(num_joints),
+        class_names=class_names,
         splits=content.get("split") or {},
         source=path,
     )
     for anno, keypoint in zip(annotations, data.keypoints):
         if anno.get("total_frames", keypoint.shape[1]) != keypoint.shape[1]:
             raise ValueError(f"{path}: sample '{anno['frame_dir']}' has total_frames="
-                             f"{anno['total_frames']} but keypoint shape {keypoint.shape} "
+                             f"{anno['total_frames']!r} but keypoint shape {keypoint.shape} "
                              "[M, T, V, C].")
+    data = checked_read(data, nonfinite)
+    joints, channels = data.keypoints[0].shape[2:]
+    if meta.get("num_node", joints) != joints:
+        raise ValueError(f"{path}: meta['num_node'] is {meta['num_node']!r}, but the keypoints "
+                         f"have {joints} joints.")
+    data.layout, data.layout_note = guess_layout(joints, channels, _meta_joint_names(meta, path),
+                                                 _meta_edges(meta, path))
     return data if split is None else data.split(split)

@@ -1,11 +1,17 @@
 """`SkeletonData`: a labelled set of ragged skeleton sequences, as read from any source."""
 
+import re
 from collections import Counter
 
 import numpy as np
 
 from keras_skeletonmae.data.transforms import Compose, UniformSample, prepare_sample
 from keras_skeletonmae.layouts import get_layout
+from keras_skeletonmae.layouts.builtin import COCO17, JHMDB15, KINECT20, NTU25, OPENPOSE18
+
+# The layouts a reader may guess from a file's shape and joint names.
+BUILTIN_LAYOUTS = (COCO17, NTU25, KINECT20, JHMDB15, OPENPOSE18)
+NONFINITE_POLICIES = ("raise", "interpolate")
 
 
 class SkeletonData:
@@ -21,32 +27,75 @@ class SkeletonData:
             its name), or None.
         splits: split name -> list of sample ids (e.g. `{"xsub_train": [...]}`).
         source: where the data came from (a path), used in error messages.
+
+    `layout_note` says why a reader left `layout` unknown (None otherwise).
     """
 
     def __init__(self, keypoints, scores=None, labels=None, ids=None, class_names=None,
                  layout=None, splits=None, source=None):
         self.source = None if source is None else str(source)
-        self.keypoints = [np.asarray(k, dtype="float32") for k in keypoints]
-        n = len(self.keypoints)
+        keypoints = list(keypoints)
+        n = len(keypoints)
         self.ids = [f"sample_{i}" for i in range(n)] if ids is None else [str(i) for i in ids]
         if len(self.ids) != n:
             raise self._error(f"{len(self.ids)} ids for {n} samples.")
         if len(set(self.ids)) != n:
             duplicates = sorted(i for i, count in Counter(self.ids).items() if count > 1)
             raise self._error(f"sample ids must be unique; repeated: {duplicates[:5]}.")
-        self.scores = None if scores is None else [np.asarray(s, dtype="float32") for s in scores]
-        self.labels = None if labels is None else np.asarray(labels, dtype="int64").reshape(-1)
+        self.keypoints = [self._numbers(k, "keypoints", i) for i, k in enumerate(keypoints)]
+        self.scores = None if scores is None else [self._numbers(s, "scores", i)
+                                                   for i, s in enumerate(scores)]
+        self.labels = None if labels is None else self._labels(labels)
         self.class_names = None if class_names is None else [str(c) for c in class_names]
         # A layout object is kept too, so unregistered (user-defined) layouts resolve.
         self._layout = None if layout is None or isinstance(layout, str) else get_layout(layout)
         self.layout = self._layout.name if self._layout is not None else layout
-        self.splits = {str(k): [str(i) for i in v] for k, v in (splits or {}).items()}
+        self.splits = self._splits(splits or {})
+        self.layout_note = None
         self._check_structure()
 
     def _error(self, message, sample_id=None):
         where = f" from {self.source}" if self.source else ""
         what = f"sample '{sample_id}'" if sample_id is not None else "SkeletonData"
         return ValueError(f"{what}{where}: {message}")
+
+    def _numbers(self, array, what, index):
+        """`array` as float32, refusing what is not real numbers (strings, objects, complex)."""
+        sample_id = self.ids[index] if index < len(self.ids) else None
+        try:
+            array = np.asarray(array)
+        except ValueError as error:  # ragged nested lists
+            raise self._error(f"{what} are not a regular numeric array ({error}).",
+                              sample_id) from None
+        if array.dtype.kind not in "biuf":
+            raise self._error(f"{what} must be real numbers, got dtype {array.dtype}.", sample_id)
+        return array.astype("float32", copy=False)
+
+    def _labels(self, labels):
+        """`labels` as int64 class ids, refusing fractions, strings and missing values."""
+        try:
+            array = np.asarray(labels)
+        except ValueError as error:
+            raise self._error(f"labels are not a flat list of integers ({error}).") from None
+        if array.dtype.kind not in "biuf":
+            raise self._error(f"labels must be integer class ids, got dtype {array.dtype} "
+                              f"(e.g. {array.reshape(-1)[:3].tolist()}).")
+        array = array.reshape(-1)
+        if array.dtype.kind == "f" and not np.all(np.isfinite(array) & (array == np.round(array))):
+            bad = int(np.flatnonzero(~np.isfinite(array) | (array != np.round(array)))[0])
+            where = self.ids[bad] if bad < len(self.ids) else None
+            raise self._error(f"label {array[bad]} is not an integer class id.", where)
+        return array.astype("int64")
+
+    def _splits(self, splits):
+        if not hasattr(splits, "items"):
+            raise self._error(f"splits must map split names to lists of sample ids, got "
+                              f"{type(splits).__name__}.")
+        for name, members in splits.items():
+            if isinstance(members, (str, bytes)) or not hasattr(members, "__iter__"):
+                raise self._error(f"split '{name}' must be a list of sample ids, got "
+                                  f"{type(members).__name__}.")
+        return {str(k): [str(i) for i in v] for k, v in splits.items()}
 
     def _check_structure(self):
         n = len(self.keypoints)
@@ -58,6 +107,9 @@ class SkeletonData:
             if k.ndim != 4:
                 raise self._error(f"keypoints must be [persons, frames, joints, channels], got "
                                   f"shape {k.shape}.", self.ids[i])
+            if 0 in k.shape[2:]:
+                raise self._error(f"keypoints of shape {k.shape} have no joints or no channels "
+                                  "(expected [persons, frames, joints, channels]).", self.ids[i])
             if k.shape[2:] != self.keypoints[0].shape[2:]:
                 raise self._error(f"has {k.shape[2]} joints x {k.shape[3]} channels, but "
                                   f"sample '{self.ids[0]}' has {self.keypoints[0].shape[2]} x "
@@ -103,7 +155,7 @@ class SkeletonData:
         indices = [int(i) for i in indices]
         ids = [self.ids[i] for i in indices]
         chosen = set(ids)
-        return SkeletonData(
+        selected = SkeletonData(
             keypoints=[self.keypoints[i] for i in indices],
             scores=None if self.scores is None else [self.scores[i] for i in indices],
             labels=None if self.labels is None else self.labels[indices],
@@ -113,6 +165,8 @@ class SkeletonData:
             splits={k: [i for i in v if i in chosen] for k, v in self.splits.items()},
             source=self.source,
         )
+        selected.layout_note = self.layout_note
+        return selected
 
     def split(self, name):
         """The samples of split `name`, in the split's order."""
@@ -144,9 +198,7 @@ class SkeletonData:
                 raise self._error("has zero persons.", sample_id)
             if k.shape[1] == 0:
                 raise self._error("has zero frames.", sample_id)
-            if not np.all(np.isfinite(k)):
-                raise self._error(f"has {int(np.sum(~np.isfinite(k)))} NaN/inf coordinates "
-                                  "(see SkeletonData.repair).", sample_id)
+            self._check_finite(i)
             if not np.any(k):
                 raise self._error("is all zeros (no skeleton detected; see "
                                   "SkeletonData.repair).", sample_id)
@@ -155,23 +207,66 @@ class SkeletonData:
                                   sample_id)
         return self
 
+    def _nonfinite_counts(self, index):
+        """`(coordinates, scores)`: how many NaN/inf values sample `index` holds."""
+        scores = 0 if self.scores is None else int(np.sum(~np.isfinite(self.scores[index])))
+        return int(np.sum(~np.isfinite(self.keypoints[index]))), scores
+
+    def _check_finite(self, index):
+        coordinates, scores = self._nonfinite_counts(index)
+        if coordinates or scores:
+            what = " and ".join(f"{count} NaN/inf {name}" for count, name in
+                                ((coordinates, "coordinates"), (scores, "scores")) if count)
+            raise self._error(f"has {what}; fix the data, or interpolate them over time with "
+                              "nonfinite='interpolate' (--repair-nonfinite on the command line; "
+                              "see SkeletonData.repair).", self.ids[index])
+
+    def check_finite(self, nonfinite="raise"):
+        """Refuse or repair NaN/inf coordinates and scores, by explicit policy.
+
+        Args:
+            nonfinite: str, `"raise"` (a `ValueError` naming the first bad sample) or
+                `"interpolate"` (linear interpolation over time, see `repair`).
+
+        Returns:
+            self when every value is finite, else (with `"interpolate"`) a repaired copy.
+
+        Example:
+            >>> data = SkeletonData([np.array([[[[0.0]], [[np.nan]], [[2.0]]]])])
+            >>> data.check_finite("interpolate").keypoints[0].ravel().tolist()
+            [0.0, 1.0, 2.0]
+        """
+        if nonfinite not in NONFINITE_POLICIES:
+            raise ValueError(f"nonfinite must be one of {NONFINITE_POLICIES}, got {nonfinite!r}.")
+        bad = [i for i in range(len(self)) if any(self._nonfinite_counts(i))]
+        if not bad:
+            return self
+        if nonfinite == "raise":
+            self._check_finite(bad[0])
+        return self.repair(interpolate_nonfinite=True)[0]
+
     def repair(self, drop_all_zero=False, interpolate_nonfinite=False):
         """Fix known defects by explicit policy; returns `(repaired SkeletonData, report)`.
 
-        `interpolate_nonfinite` replaces NaN/inf coordinates by linear interpolation over time
-        within each person, joint and channel (0 where a series has no finite value); then
-        `drop_all_zero` removes samples without any non-zero coordinate (empty ones included).
-        Problems found but not fixed are reported with `"action": "kept"`.
+        `interpolate_nonfinite` replaces NaN/inf coordinates (and scores) by linear
+        interpolation over time within each person, joint and channel (0 where a series has no
+        finite value); then `drop_all_zero` removes samples without any non-zero coordinate
+        (empty ones included). Problems found but not fixed are reported with
+        `"action": "kept"`.
         """
-        nonfinite = {i: int(np.sum(~np.isfinite(k))) for i, k in enumerate(self.keypoints)
-                     if not np.all(np.isfinite(k))}
+        nonfinite = {i: sum(self._nonfinite_counts(i)) for i in range(len(self))}
+        nonfinite = {i: count for i, count in nonfinite.items() if count}
         keypoints = list(self.keypoints)
+        scores = None if self.scores is None else list(self.scores)
         if interpolate_nonfinite:
             for i in nonfinite:
                 keypoints[i] = _interpolate_nonfinite(keypoints[i])
+                if scores is not None:
+                    scores[i] = _interpolate_nonfinite(scores[i][..., None])[..., 0]
         all_zero = [i for i, k in enumerate(keypoints) if not np.any(k)]
-        repaired = SkeletonData(keypoints, self.scores, self.labels, self.ids, self.class_names,
+        repaired = SkeletonData(keypoints, scores, self.labels, self.ids, self.class_names,
                                 self._layout or self.layout, self.splits, self.source)
+        repaired.layout_note = self.layout_note
         if drop_all_zero:
             dropped = set(all_zero)
             repaired = repaired.select([i for i in range(len(self)) if i not in dropped])
@@ -221,11 +316,19 @@ class SkeletonData:
 
     def prepare(self, index, num_frames, num_persons, transform=None, rng=None):
         """Sample `index` as a model input `[num_persons, num_frames, V, C]` (see `to_arrays`);
-        a transform's `ValueError` is re-raised naming the sample."""
+        a transform's `ValueError` is re-raised naming the sample. NaN/inf in the sample, or
+        in what the transform makes of it, raise a `ValueError` naming the sample: nothing
+        non-finite reaches a batch (repair first, see `check_finite`)."""
+        self._check_finite(index)
         try:
-            return prepare_sample(self.keypoints[index], num_frames, num_persons, transform, rng)
+            sample = prepare_sample(self.keypoints[index], num_frames, num_persons, transform,
+                                    rng)
         except ValueError as error:
             raise self._error(str(error), self.ids[index]) from error
+        if not np.all(np.isfinite(sample)):
+            raise self._error(f"became non-finite in the transform {transform!r} (e.g. a "
+                              "division by a zero scale).", self.ids[index])
+        return sample
 
 
 def _interpolate_nonfinite(sample):
@@ -240,3 +343,78 @@ def _interpolate_nonfinite(sample):
         else:
             series[missing] = np.interp(frames[missing], frames[~missing], series[~missing])
     return sample
+
+
+def checked_read(data, nonfinite="raise"):
+    """What a reader returns: `data` after the checks every reader makes.
+
+    Refuses (with a `ValueError` naming the file and the sample) a file without samples,
+    empty sequences (no frames or no persons), labels outside `[0, len(class_names))` and,
+    unless `nonfinite="interpolate"`, NaN/inf coordinates or scores (see
+    `SkeletonData.check_finite`).
+    """
+    if not len(data):
+        raise data._error("holds no samples.")
+    for i, k in enumerate(data.keypoints):
+        if 0 in k.shape[:2]:
+            raise data._error(f"is an empty sequence: keypoints of shape {k.shape} have no "
+                              "persons or no frames (expected [persons, frames, joints, "
+                              "channels] with at least one of each).", data.ids[i])
+    if data.labels is not None:
+        limit = None if data.class_names is None else len(data.class_names)
+        bad = np.flatnonzero((data.labels < 0) | (data.labels >= (limit or np.inf)))
+        if len(bad):
+            expected = f"[0, {limit})" if limit else "a class id >= 0"
+            raise data._error(f"has label {data.labels[bad[0]]}, expected {expected}.",
+                              data.ids[bad[0]])
+    return data.check_finite(nonfinite)
+
+
+def _joint_key(name):
+    """A joint name in one spelling: `L-shoulder`, `left shoulder` -> `left_shoulder`."""
+    key = re.sub(r"[\s\-]+", "_", str(name).strip().lower()).replace("centre", "center")
+    return re.sub(r"^l_", "left_", re.sub(r"^r_", "right_", key))
+
+
+def guess_layout(num_joints, num_channels, joint_names=None, edges=None):
+    """The built-in layout that data of this shape (and these names or bones) uses.
+
+    Args:
+        num_joints: int, V.
+        num_channels: int, C; must equal the layout's `num_dims` (a `num_dims + 1`-th channel
+            may be a score or a third coordinate, so it proves nothing).
+        joint_names: optional sequence of the file's joint names, in order.
+        edges: optional sequence of the file's bones as joint-index pairs, either orientation.
+
+    Returns:
+        `(name, None)` when exactly one built-in layout agrees with all the evidence, else
+        `(None, why)` with a sentence saying why none fits.
+
+    Example:
+        >>> guess_layout(20, 3)
+        ('kinect20', None)
+        >>> guess_layout(15, 3)[0] is None
+        True
+    """
+    sized = [layout for layout in BUILTIN_LAYOUTS if layout.num_joints == num_joints]
+    if not sized:
+        known = ", ".join(f"{layout.name} ({layout.num_joints})" for layout in BUILTIN_LAYOUTS)
+        return None, f"no built-in layout has {num_joints} joints (built-ins: {known})"
+    reasons = []
+    fits = []
+    for layout in sized:
+        if num_channels != layout.num_dims:
+            reasons.append(f"'{layout.name}' has {layout.num_dims} coordinates per joint, not "
+                           f"{num_channels} (an extra channel may be a score or depth)")
+        elif joint_names is not None and ([_joint_key(n) for n in joint_names]
+                                          != [_joint_key(n) for n in layout.joint_names]):
+            reasons.append(f"the file's joint names differ from those of '{layout.name}' "
+                           f"{list(layout.joint_names)}")
+        elif edges is not None and ({frozenset(e) for e in edges}
+                                    != {frozenset(e) for e in layout.edges}):
+            reasons.append(f"the file's bones differ from those of '{layout.name}'")
+        else:
+            fits.append(layout.name)
+    if len(fits) == 1:
+        return fits[0], None
+    return None, "; ".join(reasons) or f"several built-in layouts fit: {fits}"
