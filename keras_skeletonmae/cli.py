@@ -21,6 +21,12 @@ from pathlib import Path
 from keras_skeletonmae.version import __version__
 
 BACKENDS = ("tensorflow", "jax", "torch")
+# Set (unless the user set them) for a command run without --verbose, before a backend logs:
+# TensorFlow's and XLA's C++ start-up notes (absl's "All log messages before
+# absl::InitializeLog()...", CPU instruction and oneDNN notes), INFO and WARNING alike. On
+# PyTorch and JAX they come from TensorFlow too, when it is installed: Keras's
+# `set_random_seed` imports it to seed it.
+QUIET_ENVIRONMENT = {"TF_CPP_MIN_LOG_LEVEL": "2"}
 
 
 def list_devices():
@@ -88,7 +94,15 @@ def _global_options():
     parser.add_argument("--backend", choices=BACKENDS, help="Keras backend (default: "
                         "KERAS_BACKEND or Keras's configured one)")
     parser.add_argument("--traceback", action="store_true", help="show the stack trace of errors")
+    parser.add_argument("--verbose", action="store_true",
+                        help="keep the backends' start-up log messages (TensorFlow, XLA)")
     return parser
+
+
+def _add_allow_overlap(parser, what):
+    parser.add_argument("--allow-overlap", action="store_true",
+                        help=f"allow {what} (refused by default: it would train on evaluation "
+                             "data)")
 
 
 def _add_output(parser, output):
@@ -160,7 +174,9 @@ def build_parser():
         return parser.commands[name]
 
     pretrain = command("pretrain", "SkeletonMAE pre-training on unlabelled data")
-    _add_data(pretrain, [("split", "split to pre-train on (default: all samples)")])
+    _add_data(pretrain, [("split", "split to pre-train on (default: all samples, refused for "
+                                   "a file that defines splits unless --allow-overlap)")])
+    _add_allow_overlap(pretrain, "pre-training on all samples of a file that defines splits")
     _add_model(pretrain, classifier=False)
     pretrain.add_argument("--masked-parts", type=_positive, default=2,
                           help="body parts masked per draw")
@@ -177,8 +193,10 @@ def build_parser():
                                          "of the labels)"),
                             ("linear", "linear evaluation of a frozen pre-trained encoder")):
         sub = command(name, help_text)
-        _add_data(sub, [("train-split", "split to train on (default: all samples)"),
+        _add_data(sub, [("train-split", "split to train on (default: all samples); it may "
+                                        "share no sample with --val-split"),
                         ("val-split", "split to validate and evaluate on")])
+        _add_allow_overlap(sub, "training on samples of --val-split")
         sub.add_argument("--label-fraction", type=_fraction, default=1.0,
                          help="class-balanced fraction of the training labels (0.01, 0.1, ...)")
         _add_model(sub, classifier=True)
@@ -203,8 +221,10 @@ def build_parser():
     _add_output(predict, "runs/predict")
 
     tune = command("tune", "KerasTuner random search; saves the best model as a preset")
-    _add_data(tune, [("train-split", "split to train on (default: all samples)"),
+    _add_data(tune, [("train-split", "split to train on (default: all samples); it may share "
+                                     "no sample with --val-split"),
                      ("val-split", "split the objective is measured on")])
+    _add_allow_overlap(tune, "training on samples of --val-split")
     tune.add_argument("--model", choices=("classifier", "pretrainer"), default="classifier")
     tune.add_argument("--preset", help="start every trial from this preset")
     tune.add_argument("--frames", type=_positive, help="T (default: the preset's, else 32)")
@@ -333,6 +353,9 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.config is not None:
         args = _apply_config_file(parser, args, argv)
+    if not args.verbose:
+        for name, value in QUIET_ENVIRONMENT.items():
+            os.environ.setdefault(name, value)
     _use_backend(args.backend, argv)
     try:
         _run(parser, args)

@@ -6,11 +6,14 @@ uninterrupted one would: the model and its optimizer state (`model.keras`), the 
 state of every layer (masking, dropout; `model.keras` leaves them out) in `state.npz`, and the
 metrics so far (`state.json`). The trainer seeds the rest by the epoch: data order and
 augmentation (`SkeletonDataset.set_epoch`) and the global generators (`workflows`).
-Checkpoints are written to a new folder, then `checkpoints/LATEST` is switched to it in one
-atomic rename, so a run killed while saving keeps its previous checkpoint.
+Every file is written whole or not at all, so a run killed at any point leaves only complete
+files (and, at worst, hidden `.*.partial` temporaries): each file and folder is written under a
+temporary name, then renamed into place. A checkpoint is complete before `checkpoints/LATEST`
+is switched to it in one atomic rename, so a run killed while saving keeps its previous one.
 """
 
 import csv
+import io
 import json
 import os
 import shutil
@@ -47,23 +50,36 @@ class RunDirectory:
         """`history`: one dict of metrics per finished epoch, as `metrics.json` and `.csv`."""
         self.write_json("metrics.json", history)
         columns = list(dict.fromkeys(key for row in history for key in row))
-        with open(self.path / "metrics.csv", "w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=columns)
-            writer.writeheader()
-            writer.writerows(history)
+        table = io.StringIO(newline="")
+        writer = csv.DictWriter(table, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(history)
+        _write_atomically(self.path / "metrics.csv", table.getvalue())
+
+    def write_preset(self, write):
+        """Fill `preset/` by calling `write(folder)` on a temporary folder, then rename it into
+        place: a run killed while saving leaves no half-written preset.
+
+        Example:
+            run.write_preset(lambda folder: model.save_to_preset(folder))
+        """
+        _write_folder_atomically(self.preset, write)
 
     def save_checkpoint(self, model, history):
         """Checkpoint `model` after `len(history)` epochs; older checkpoints are removed."""
         folder = self.checkpoints / f"epoch_{len(history):04d}"
-        if folder.exists():
-            shutil.rmtree(folder)
-        folder.mkdir(parents=True)
-        model.save(folder / "model.keras")
-        np.savez(folder / "state.npz", **_random_state(model))
-        (folder / "state.json").write_text(json.dumps({"history": history}, indent=2))
+
+        def write(partial):
+            partial.mkdir(parents=True)
+            model.save(partial / "model.keras")
+            np.savez(partial / "state.npz", **_random_state(model))
+            (partial / "state.json").write_text(json.dumps({"history": history}, indent=2))
+
+        _write_folder_atomically(folder, write)
         _write_atomically(self.checkpoints / LATEST_FILE, folder.name)
-        for old in self.checkpoints.glob("epoch_*"):
-            if old.name != folder.name:
+        # Older checkpoints, and the partial folders of a run killed while saving.
+        for old in self.checkpoints.iterdir():
+            if old.is_dir() and old.name != folder.name:
                 shutil.rmtree(old)
 
     @property
@@ -99,7 +115,29 @@ def _restore_random_state(model, state):
         variable.assign(state[f"seed_{i}"])
 
 
+def _partial(path):
+    """The hidden temporary name `path` is written under before it is renamed into place."""
+    return path.with_name(f".{path.name}.partial")
+
+
 def _write_atomically(path, text):
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(text)
+    temporary = _partial(path)
+    temporary.write_text(text, newline="")  # as given: the CSV writer ends rows with \r\n
     os.replace(temporary, path)
+
+
+def _write_folder_atomically(path, write):
+    """Call `write(folder)` to fill a new temporary folder, then rename it to `path`. An older
+    `path` is moved aside first and removed last: a process killed in between leaves `path`
+    missing (the previous one kept as `.NAME.previous`), never half-written."""
+    partial, previous = _partial(path), path.with_name(f".{path.name}.previous")
+    for stale in (partial, previous):
+        if stale.exists():
+            shutil.rmtree(stale)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write(partial)
+    if path.exists():
+        os.rename(path, previous)
+    os.rename(partial, path)
+    if previous.exists():
+        shutil.rmtree(previous)

@@ -6,6 +6,9 @@ Training runs one `fit` call per epoch, on a `SkeletonDataset` positioned at tha
 checkpoints after every `checkpoint_every`-th epoch and the last: a run resumed from its last
 checkpoint draws the same batches, masks and dropout as an uninterrupted run, so it ends with
 the same weights and metrics.
+
+Everything a run is for (preset, metrics, evaluation, results) is written before its figures,
+which are optional: without matplotlib they are skipped with a one-line warning.
 """
 
 import math
@@ -27,6 +30,19 @@ from keras_skeletonmae.version import __version__
 
 DEFAULT_FRAMES = 32
 
+# Options a checkpoint holds (its model, optimizer and compile settings; the backbone's layout):
+# a run resumed from it keeps them whatever they are set to, so a run made before one of them
+# existed resumes. Every other option decides what the run trains on (data, splits, labels,
+# augmentation, batches, seed) and must have been saved with the run to resume it.
+CHECKPOINT_OPTIONS = frozenset({
+    "embed_dim", "gin_layers", "hidden_dim", "motion", "bones", "strl_layers", "dropout",
+    "masked_parts", "mask_parts", "masked_joints", "mask_sampling", "target", "learning_rate",
+    "jit_compile", "skeleton_layout"})
+# Options that change neither the weights nor the data, so a resumed run may change them.
+RESUME_FREE_OPTIONS = frozenset({
+    "resume", "traceback", "verbose", "config", "validate_every", "checkpoint_every",
+    "allow_overlap"})
+
 
 def usable_split(data, split=None):
     """The samples of `split` (all when None), all-zero ones dropped (and reported)."""
@@ -39,6 +55,63 @@ def usable_split(data, split=None):
     if not len(data):
         raise ValueError(f"{data.source}: split {split!r} holds no usable samples.")
     return data
+
+
+def check_split_overlap(data, config):
+    """Refuse to train on the samples a run is evaluated on: raise a `ValueError` naming the
+    file, its splits and the shared samples, unless `config["allow_overlap"]` is true.
+
+    A fine-tuning or tuning config (`train_split`, `val_split`; None is all samples) must
+    not train on any sample (by id) of `val_split`. A pre-training config (`split`, no
+    `train_split`) with `split` None pre-trains on every sample: refused when `data` defines
+    splits (its evaluation splits among them); data without splits is fine.
+
+    Args:
+        data: `SkeletonData`, the whole file (before a split is taken).
+        config: dict, the workflow's options.
+
+    Example:
+        check_split_overlap(load_skeletons("msr_action3d.pkl"),
+                            {"train_split": "xsub_train", "val_split": "xsub_val"})
+    """
+    if config.get("allow_overlap"):
+        return
+    if "train_split" not in config:  # pre-training
+        if config.get("split") is None and data.splits:
+            raise ValueError(
+                f"{data.source} defines the splits {sorted(data.splits)}: pre-training on all "
+                "samples would include the evaluation ones. Pass --split (e.g. the training "
+                "split), or --allow-overlap to pre-train on every sample on purpose.")
+        return
+    train_split, val_split = config.get("train_split"), config.get("val_split")
+    if not val_split:
+        return
+    train = set(data.split(train_split).ids if train_split else data.ids)
+    shared = [i for i in data.split(val_split).ids if i in train]
+    if shared:
+        trained_on = f"split {train_split!r}" if train_split else "all samples (the default)"
+        raise ValueError(
+            f"{data.source}: training on {trained_on} would train on {len(shared)} samples of "
+            f"the validation split {val_split!r} (e.g. {shared[:3]}). Pass a --train-split "
+            f"without them (the file's splits: {sorted(data.splits)}), or --allow-overlap to "
+            "train on them on purpose.")
+
+
+def _with_layout(config, data):
+    """`config` with `skeleton_layout`, the layout `data` is read with (printed too)."""
+    how = "as given" if config.get("layout") else "guessed from the data; --layout sets it"
+    print(f"Skeleton layout: {data.layout} ({how}).")
+    return {**config, "skeleton_layout": data.layout}
+
+
+def _draw_figures(*drawings):
+    """Call each of `drawings` (functions writing a figure); without matplotlib, print one
+    warning saying what to install instead (figures are extras: the run is kept)."""
+    try:
+        for draw in drawings:
+            draw()
+    except ImportError as error:
+        print(f"Warning: figures not written. {error}", file=sys.stderr)
 
 
 def preset_metadata(preset):
@@ -119,12 +192,17 @@ def _start_run(output, config, resume, build):
     # Only the number of epochs may change, to extend a run, and only at a constant learning
     # rate: a cosine schedule is fixed by the epochs it was built for. How often to validate
     # and checkpoint do not change the weights, so they may change too.
-    ignored = {"resume", "traceback", "config", "validate_every", "checkpoint_every"}
+    ignored = set(RESUME_FREE_OPTIONS)
     if config.get("lr_schedule") == "constant":
         ignored.add("epochs")
-    # A run made by an older version lacks the options added since (e.g. `bones`); its
-    # checkpoint holds its model, so those options cannot change it and are not compared.
+    # A run made by an older version lacks the options added since. Those its checkpoint holds
+    # (e.g. `bones`) cannot change it; any other would silently change what it trains on.
     newer = sorted(set(config) - set(saved) - ignored)
+    unheld = [k for k in newer if k not in CHECKPOINT_OPTIONS]
+    if unheld:
+        raise ValueError(f"cannot resume {run.path}: it was made before the options {unheld} "
+                         "existed, and they decide what it trains on (its checkpoint does not "
+                         "hold them); start a new run with another --output.")
     if newer:
         print(f"Resuming a run made before the options {newer} existed: its checkpoint "
               "decides the model.")
@@ -162,7 +240,7 @@ def _train(run, model, history, dataset, epochs, checkpoint_every=1, validation_
 
 
 def _recipe(config):
-    skip = ("output", "resume", "traceback", "config")
+    skip = ("output", "resume", "traceback", "verbose", "config")
     return {k: v for k, v in config.items() if k not in skip}
 
 
@@ -170,6 +248,8 @@ def pretrain(config):
     """SkeletonMAE pre-training on the (unlabelled) skeletons of `config["split"]`."""
     data = usable_split(load_skeletons(config["data"], config["layout"],
                                        config.get("nonfinite", "raise")), config["split"])
+    check_split_overlap(data, config)
+    config = _with_layout(config, data)
     frames, persons = _input_shape(data, config["preset"], config["frames"], config["persons"])
     task_arguments = dict(num_masked_parts=config["masked_parts"],
                           mask_parts=config["mask_parts"],
@@ -188,16 +268,16 @@ def pretrain(config):
                                                         config["augment"]),
                               shuffle=True, seed=config["seed"], labeled=False)
     history = _train(run, model, history, dataset, config["epochs"], config["checkpoint_every"])
-    model.save_to_preset(run.preset, metadata={
+    run.write_preset(lambda folder: model.save_to_preset(folder, metadata={
         "training_data": f"{config['data']} split {config['split'] or 'all'} "
                          f"({len(data)} sequences, labels unused)",
         "recipe": _recipe(config),
         "final_loss": history[-1]["loss"] if history else None,
-    })
+    }))
     results = {"command": "pretrain", "preset": str(run.preset), "epochs": len(history),
-               "final_loss": history[-1]["loss"] if history else None}
+               "layout": data.layout, "final_loss": history[-1]["loss"] if history else None}
     run.write_json("results.json", results)
-    _pretrain_figures(run, model, data, frames, persons, history)
+    _draw_figures(lambda: _pretrain_figures(run, model, data, frames, persons, history))
     return results
 
 
@@ -231,6 +311,8 @@ def finetune(config, linear=False):
     `config["train_split"]` (a class-balanced `label_fraction` of them), and evaluate on
     `config["val_split"]`. `linear=True` is linear evaluation: frozen encoder, linear head."""
     data = load_skeletons(config["data"], config["layout"], config.get("nonfinite", "raise"))
+    check_split_overlap(data, config)
+    config = _with_layout(config, data)
     train = usable_split(data, config["train_split"])
     if train.labels is None:
         raise ValueError(f"{config['data']} has no labels to fine-tune on.")
@@ -262,22 +344,27 @@ def finetune(config, linear=False):
                      validation, config["validate_every"])
     class_names = class_names_for(num_classes, data.class_names)
     results = {"command": "linear" if linear else "finetune", "preset": str(run.preset),
-               "epochs": len(history), "train_sequences": len(train)}
+               "epochs": len(history), "layout": data.layout, "train_sequences": len(train)}
+    drawings = []
+    if history:
+        drawings.append(lambda: figures.plot_training_curves(
+            history, run.figures / "training_curves.png",
+            "linear evaluation" if linear else "fine-tuning"))
     if validation is not None:
         evaluation = _evaluate_arrays(model, *validation)
         results["evaluation"] = {"split": config["val_split"],
                                  **{k: v for k, v in evaluation.items() if k != "confusion_matrix"}}
-        _write_evaluation(run, evaluation, class_names, config["val_split"])
-    model.save_to_preset(run.preset, metadata={
+        _write_evaluation(run, evaluation, class_names, config["val_split"], data.layout)
+        drawings.append(lambda: _confusion_figure(run, evaluation, class_names,
+                                                  config["val_split"]))
+    run.write_preset(lambda folder: model.save_to_preset(folder, metadata={
         "training_data": f"{config['data']} split {config['train_split']} ({len(train)} "
                          f"labelled sequences)",
         "recipe": _recipe(config), "class_names": class_names,
         "evaluation": results.get("evaluation"),
-    })
+    }))
     run.write_json("results.json", results)
-    if history:
-        figures.plot_training_curves(history, run.figures / "training_curves.png",
-                                     "linear evaluation" if linear else "fine-tuning")
+    _draw_figures(*drawings)
     return results
 
 
@@ -286,8 +373,12 @@ def _evaluate_arrays(model, x, y):
     return classification_metrics(scores, y, model.num_classes)
 
 
-def _write_evaluation(run, evaluation, class_names, split):
-    run.write_json("evaluation.json", {"split": split, "class_names": class_names, **evaluation})
+def _write_evaluation(run, evaluation, class_names, split, layout):
+    run.write_json("evaluation.json", {"split": split, "layout": layout,
+                                       "class_names": class_names, **evaluation})
+
+
+def _confusion_figure(run, evaluation, class_names, split):
     figures.plot_confusion_matrix(evaluation["confusion_matrix"], class_names,
                                   run.figures / "confusion_matrix.png",
                                   f"{split}: top-1 {evaluation['top1_accuracy']:.1%}")
@@ -310,6 +401,7 @@ def evaluate(config):
     probabilities averaged)."""
     data = usable_split(load_skeletons(config["data"], config["layout"],
                                        config.get("nonfinite", "raise")), config["split"])
+    config = _with_layout(config, data)
     if data.labels is None:
         raise ValueError(f"{config['data']} has no labels to evaluate against.")
     model = load_classifier(config["preset"], data)
@@ -325,7 +417,9 @@ def evaluate(config):
                                   data.class_names)
     run = RunDirectory(config["output"])
     run.write_json(CONFIG_FILE, config)
-    _write_evaluation(run, evaluation, class_names, config["split"] or "all")
+    split = config["split"] or "all"
+    _write_evaluation(run, evaluation, class_names, split, data.layout)
+    _draw_figures(lambda: _confusion_figure(run, evaluation, class_names, split))
     return {k: v for k, v in evaluation.items() if k != "confusion_matrix"}
 
 
@@ -334,6 +428,7 @@ def predict(config):
     of a pose file."""
     data = usable_split(load_skeletons(config["data"], config["layout"],
                                        config.get("nonfinite", "raise")), config["split"])
+    config = _with_layout(config, data)
     model = load_classifier(config["preset"], data)
     frames, persons = model.backbone.num_frames, model.backbone.num_persons
     class_names = class_names_for(model.num_classes, preset_metadata(config["preset"]).get("class_names"),
@@ -364,6 +459,8 @@ def tune(config):
     from keras_skeletonmae import tuning
 
     data = load_skeletons(config["data"], config["layout"], config.get("nonfinite", "raise"))
+    check_split_overlap(data, config)
+    config = _with_layout(config, data)
     train = usable_split(data, config["train_split"])
     frames, persons = _input_shape(train, config["preset"], config["frames"], config["persons"])
     shape = _backbone_overrides(train, frames, persons)
@@ -385,12 +482,12 @@ def tune(config):
         hypermodel, x, y, directory=run.path / "trials", validation_data=validation,
         max_trials=config["trials"], epochs=config["epochs"], seed=config["seed"],
         verbose=1 if sys.stdout.isatty() else 2)
-    tuning.save_best_preset(best_model, best_values, run.preset)
+    run.write_preset(lambda folder: tuning.save_best_preset(best_model, best_values, folder))
     best_trial = tuner.oracle.get_best_trials(1)[0]
     results = {"command": "tune", "objective": tuner.oracle.objective.name,
                "best_score": best_trial.score, "best_trial": best_trial.trial_id,
                "best_hyperparameters": best_values, "trials": len(tuner.oracle.trials),
-               "preset": str(run.preset)}
+               "layout": data.layout, "preset": str(run.preset)}
     run.write_json("results.json", results)
     return results
 
