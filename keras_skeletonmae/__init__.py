@@ -7,7 +7,7 @@ the speed settings the command line uses are explicit calls (`host_memory.retain
 """
 
 from keras_skeletonmae import data, layers, layouts, losses, models
-from keras_skeletonmae.layouts import SkeletonLayout, get_layout, register_layout
+from keras_skeletonmae.layouts import SkeletonLayout, convert_layout, get_layout, register_layout
 from keras_skeletonmae.models import SkeletonClassifier, SkeletonMAEBackbone, SkeletonMAEPretrainer
 from keras_skeletonmae.version import __version__
 
@@ -17,6 +17,7 @@ __all__ = [
     "SkeletonMAEBackbone",
     "SkeletonMAEPretrainer",
     "__version__",
+    "convert_layout",
     "data",
     "get_layout",
     "layers",

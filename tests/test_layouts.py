@@ -18,7 +18,8 @@ from keras_skeletonmae.layouts.layout import _unregister_layout
 from real_data import require
 
 PART_ORDER = ("head", "torso", "left_arm", "right_arm", "left_leg", "right_leg")
-BUILTIN_JOINTS = {"coco17": 17, "ntu25": 25, "kinect20": 20, "jhmdb15": 15, "openpose18": 18}
+BUILTIN_JOINTS = {"coco17": 17, "ntu25": 25, "kinect20": 20, "jhmdb15": 15, "openpose18": 18,
+                  "mediapipe33": 33, "openpose25": 25, "halpe26": 26}
 
 # A 4-joint path 0-1-2-3 centred on 1, split into two parts; the error tests break one thing each.
 TOY = dict(name="toy", edges=[(0, 1), (2, 1), (3, 2)], parts={"a": [0, 1], "b": [2, 3]}, center=1)
@@ -158,7 +159,8 @@ def test_registry_errors(registered):
     assert get_layout("test_dup") is replacement
     with pytest.raises(TypeError, match="SkeletonLayout"):
         register_layout(TOY)
-    with pytest.raises(ValueError, match=r"Unknown layout 'nope'.*\['coco17', 'jhmdb15'"):
+    with pytest.raises(ValueError,
+                       match=r"Unknown layout 'nope'.*\['coco17', 'halpe26', 'jhmdb15'"):
         get_layout("nope")
     with pytest.raises(TypeError):
         get_layout(17)
@@ -198,7 +200,8 @@ def test_validation_errors(change, message):
 
 def test_num_dims_of_the_builtins_and_in_the_config():
     dims = {name: get_layout(name).num_dims for name in BUILTIN_JOINTS}
-    assert dims == {"coco17": 2, "ntu25": 3, "kinect20": 3, "jhmdb15": 2, "openpose18": 2}
+    assert dims == {"coco17": 2, "ntu25": 3, "kinect20": 3, "jhmdb15": 2, "openpose18": 2,
+                    "mediapipe33": None, "openpose25": 2, "halpe26": 2}
     assert SkeletonLayout(**TOY).num_dims is None
     planar = SkeletonLayout(**TOY, num_dims=2)
     assert planar != SkeletonLayout(**TOY)
@@ -210,3 +213,58 @@ def test_num_dims_of_the_builtins_and_in_the_config():
 def test_unknown_part_name_lists_parts():
     with pytest.raises(ValueError, match=r"unknown body part 'arm'; parts are \['a', 'b'\]"):
         SkeletonLayout(**TOY).part_index("arm")
+
+
+# The tools' own bone lists, as undirected pairs.
+MEDIAPIPE_POSE_CONNECTIONS = [(0, 1), (1, 2), (2, 3), (3, 7), (0, 4), (4, 5), (5, 6), (6, 8),
+                              (9, 10), (11, 12), (11, 13), (13, 15), (15, 17), (15, 19), (15, 21),
+                              (17, 19), (12, 14), (14, 16), (16, 18), (16, 20), (16, 22), (18, 20),
+                              (11, 23), (12, 24), (23, 24), (23, 25), (24, 26), (25, 27), (26, 28),
+                              (27, 29), (28, 30), (29, 31), (30, 32), (27, 31), (28, 32)]
+OPENPOSE_BODY_25_PAIRS = [(1, 8), (1, 2), (1, 5), (2, 3), (3, 4), (5, 6), (6, 7), (8, 9), (9, 10),
+                          (10, 11), (8, 12), (12, 13), (13, 14), (1, 0), (0, 15), (15, 17), (0, 16),
+                          (16, 18), (14, 19), (19, 20), (14, 21), (11, 22), (22, 23), (11, 24)]
+ALPHAPOSE_HALPE26_PAIRS = [(0, 1), (0, 2), (1, 3), (2, 4), (5, 18), (6, 18), (5, 7), (7, 9), (6, 8),
+                           (8, 10), (17, 18), (18, 19), (19, 11), (19, 12), (11, 13), (12, 14),
+                           (13, 15), (14, 16), (20, 24), (21, 25), (23, 25), (22, 24), (15, 24),
+                           (16, 25)]
+
+
+def _bones(layout):
+    return {frozenset(e) for e in get_layout(layout).edges}
+
+
+def test_mediapipe33_is_pose_connections_without_its_loops():
+    layout = get_layout("mediapipe33")
+    assert layout.joint_names[:3] == ("nose", "left_eye_inner", "left_eye")
+    assert layout.joint_names[11:13] == ("left_shoulder", "right_shoulder")
+    assert layout.joint_names[-2:] == ("left_foot_index", "right_foot_index")
+    connections = {frozenset(e) for e in MEDIAPIPE_POSE_CONNECTIONS}
+    dropped = {frozenset(e) for e in [(17, 19), (18, 20), (29, 31), (30, 32), (11, 12), (23, 24),
+                                      (9, 10)]}
+    added = {frozenset(e) for e in [(9, 0), (10, 0), (11, 0), (12, 0)]}
+    assert _bones("mediapipe33") == (connections - dropped) | added
+    assert layout.center == 0 and layout.num_dims is None
+    assert [layout.coordinate_channels(c) for c in (2, 3, 4)] == [2, 3, 3]
+
+
+def test_openpose25_is_body_25():
+    layout = get_layout("openpose25")
+    assert _bones("openpose25") == {frozenset(e) for e in OPENPOSE_BODY_25_PAIRS}
+    assert layout.joint_names[:2] == ("nose", "neck") and layout.joint_names[8] == "mid_hip"
+    assert layout.joint_names[19:] == ("left_big_toe", "left_small_toe", "left_heel",
+                                       "right_big_toe", "right_small_toe", "right_heel")
+    # BODY_25 without the middle hip and the feet is OpenPose's COCO-18 order
+    assert tuple(n for n in layout.joint_names[:19] if n != "mid_hip") == \
+        get_layout("openpose18").joint_names
+
+
+def test_halpe26_extends_coco17():
+    layout = get_layout("halpe26")
+    assert layout.joint_names[:17] == get_layout("coco17").joint_names
+    assert layout.joint_names[17:] == ("head", "neck", "mid_hip", "left_big_toe",
+                                       "right_big_toe", "left_small_toe", "right_small_toe",
+                                       "left_heel", "right_heel")
+    # AlphaPose draws the face apart from the body; the nose-neck bone joins them
+    assert _bones("halpe26") == {frozenset(e) for e in ALPHAPOSE_HALPE26_PAIRS} | {
+        frozenset((0, 18))}

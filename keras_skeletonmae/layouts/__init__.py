@@ -1,6 +1,13 @@
-"""Skeleton layouts: joints, bones and body parts; built-ins and a registry for your own."""
+"""Skeleton layouts: joints, bones and body parts; built-ins, a registry for your own, and
+conversion of data between layouts."""
 
 from keras_skeletonmae.layouts import builtin
+from keras_skeletonmae.layouts.conversion import (
+    CONVERSIONS,
+    conversion_report,
+    convert_layout,
+    supported_targets,
+)
 from keras_skeletonmae.layouts.layout import (
     SkeletonLayout,
     get_layout,
@@ -10,9 +17,13 @@ from keras_skeletonmae.layouts.layout import (
 )
 
 __all__ = [
+    "CONVERSIONS",
     "SkeletonLayout",
+    "conversion_report",
+    "convert_layout",
     "get_layout",
     "layout_to_config_value",
     "list_layouts",
     "register_layout",
+    "supported_targets",
 ]
