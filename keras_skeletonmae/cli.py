@@ -18,6 +18,7 @@ import os
 import sys
 from pathlib import Path
 
+from keras_skeletonmae.host_memory import retain_freed_memory
 from keras_skeletonmae.version import __version__
 
 BACKENDS = ("tensorflow", "jax", "torch")
@@ -357,6 +358,8 @@ def main(argv=None):
         for name, value in QUIET_ENVIRONMENT.items():
             os.environ.setdefault(name, value)
     _use_backend(args.backend, argv)
+    # The command line owns its process: compiled steps reuse freed memory (host_memory.py).
+    retain_freed_memory()
     try:
         _run(parser, args)
     except KeyboardInterrupt:
