@@ -1,4 +1,5 @@
-"""Skeleton data: readers (PYSKL pickles, NTU RGB+D files, numpy, HDF5), transforms, datasets.
+"""Skeleton data: readers (PYSKL pickles, NTU RGB+D files, numpy, HDF5, OpenPose and COCO
+keypoint results), transforms, datasets.
 
 Everything reads into `SkeletonData`; `SkeletonDataset` turns it into batches for `fit` on
 every backend. TensorFlow is needed only for the `tf.data` paths.
@@ -8,7 +9,9 @@ from keras_skeletonmae.data.dataset import SkeletonDataset, label_subset
 from keras_skeletonmae.data.hdf5 import hdf5_tf_dataset, load_hdf5, save_hdf5
 from keras_skeletonmae.data.ntu import load_ntu_dir, read_ntu_skeleton
 from keras_skeletonmae.data.numpy_io import load_numpy
-from keras_skeletonmae.data.pyskl import load_pyskl, safe_load_pickle
+from keras_skeletonmae.data.pose_estimators import (load_coco_results, load_openpose_dir,
+                                                    track_persons)
+from keras_skeletonmae.data.pyskl import load_pyskl, safe_load_pickle, save_pyskl
 from keras_skeletonmae.data.skeleton_data import SkeletonData, guess_layout
 from keras_skeletonmae.data.transforms import (
     Bone,
@@ -45,13 +48,17 @@ __all__ = [
     "hdf5_tf_dataset",
     "guess_layout",
     "label_subset",
+    "load_coco_results",
     "load_hdf5",
     "load_ntu_dir",
     "load_numpy",
+    "load_openpose_dir",
     "load_pyskl",
     "prepare_sample",
     "training_transform",
     "read_ntu_skeleton",
     "safe_load_pickle",
     "save_hdf5",
+    "save_pyskl",
+    "track_persons",
 ]

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from keras_skeletonmae.data.skeleton_data import SkeletonData, checked_read, guess_layout
+from keras_skeletonmae.layouts import get_layout, list_layouts
 
 # What numpy arrays, dtypes and scalars need to be rebuilt, plus plain Python values.
 _ALLOWED_GLOBALS = frozenset({
@@ -92,7 +93,8 @@ def load_pyskl(path, split=None, nonfinite="raise"):
     `meta['class_names']` gives class names. The layout is guessed (see `guess_layout`) from
     V, C and, where `meta` has them, its joint names (`joint_names` or `joint_order`) and
     bones (`edges` or `inward_0based`); when they do not single out a built-in layout it is
-    left None, with the reason in `layout_note`. With `split`, returns only that split.
+    left None, with the reason in `layout_note`. A registered layout named in `meta['layout']`
+    (as `save_pyskl` writes) is used as it is. With `split`, returns only that split.
 
     Args:
         path: the `.pkl` file.
@@ -144,6 +146,61 @@ def load_pyskl(path, split=None, nonfinite="raise"):
     if meta.get("num_node", joints) != joints:
         raise ValueError(f"{path}: meta['num_node'] is {meta['num_node']!r}, but the keypoints "
                          f"have {joints} joints.")
-    data.layout, data.layout_note = guess_layout(joints, channels, _meta_joint_names(meta, path),
-                                                 _meta_edges(meta, path))
+    if isinstance(meta.get("layout"), str) and meta["layout"] in list_layouts():
+        # A name `save_pyskl` wrote: layouts that take 2D or 3D cannot be guessed by shape.
+        layout = get_layout(meta["layout"])
+        if layout.num_joints != joints:
+            raise ValueError(f"{path}: meta['layout'] is '{layout.name}' with "
+                             f"{layout.num_joints} joints, but the keypoints have {joints}.")
+        data.layout = layout.name
+    else:
+        data.layout, data.layout_note = guess_layout(joints, channels,
+                                                     _meta_joint_names(meta, path),
+                                                     _meta_edges(meta, path))
     return data if split is None else data.split(split)
+
+
+def save_pyskl(data, path, img_shapes=None):
+    """Write `data` as a PYSKL annotation pickle that `load_pyskl` (and PYSKL) reads.
+
+    Each sample becomes `{"frame_dir": id, "keypoint": [M, T, V, C], "total_frames": T}`, with
+    `keypoint_score` `[M, T, V]` and `label` when `data` has them and, when given,
+    `img_shape` and `original_shape` `(height, width)`. `meta` holds the layout's name and
+    joint names, and the class names. Label a file by setting each annotation's `label` (an
+    int) and `meta["class_names"]`, or by building the `SkeletonData` with labels.
+
+    Args:
+        data: `SkeletonData`.
+        path: the `.pkl` file to write.
+        img_shapes: optional `{sample id: (height, width)}` of the videos.
+
+    Example:
+        >>> import tempfile, os
+        >>> data = SkeletonData([np.ones((1, 4, 17, 2))], ids=["clip"], layout="coco17")
+        >>> path = os.path.join(tempfile.mkdtemp(), "poses.pkl")
+        >>> load_pyskl(save_pyskl(data, path)).ids
+        ['clip']
+    """
+    path = Path(path)
+    annotations = []
+    for i, sample_id in enumerate(data.ids):
+        annotation = {"frame_dir": sample_id, "keypoint": data.keypoints[i],
+                      "total_frames": int(data.keypoints[i].shape[1])}
+        if data.scores is not None:
+            annotation["keypoint_score"] = data.scores[i]
+        if data.labels is not None:
+            annotation["label"] = int(data.labels[i])
+        if img_shapes and sample_id in img_shapes:
+            annotation["img_shape"] = annotation["original_shape"] = tuple(
+                int(s) for s in img_shapes[sample_id])
+        annotations.append(annotation)
+    meta = {}
+    layout = data.skeleton_layout
+    if layout is not None:
+        meta.update(layout=layout.name, joint_names=list(layout.joint_names))
+    if data.class_names is not None:
+        meta["class_names"] = list(data.class_names)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as f:
+        pickle.dump({"split": data.splits, "annotations": annotations, "meta": meta}, f)
+    return path
