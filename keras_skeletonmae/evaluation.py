@@ -1,5 +1,6 @@
 """Classification metrics the field reports, and top-k predictions with class names."""
 
+import keras
 import numpy as np
 
 
@@ -8,11 +9,42 @@ def softmax(logits):
     return shifted / shifted.sum(axis=-1, keepdims=True)
 
 
+def outputs_are_logits(model):
+    """Whether a classifier outputs logits: its head, the layer named `predictions`, has no
+    activation (`None` or `"linear"`). Otherwise (`"softmax"`, ...) its outputs are taken as
+    probabilities. The classifier's default loss (`from_logits`) and `class_probabilities`
+    both follow this.
+
+    Args:
+        model: a `keras.Model` with a Dense head named `predictions` (a `SkeletonClassifier`).
+    """
+    return model.get_layer("predictions").activation is keras.activations.linear
+
+
+def class_probabilities(model, x, batch_size=32):
+    """The class probabilities `(N, K)` a classifier gives `x`: the softmax of its outputs when
+    they are logits (`outputs_are_logits`), else its outputs scaled to sum to 1 per row (a
+    softmax head's already do; cross-entropy with `from_logits=False` reads any other head's
+    the same way).
+
+    Args:
+        model: a classifier, see `outputs_are_logits`.
+        x: its inputs.
+        batch_size: `predict`'s batch size.
+
+    Example:
+        >>> probabilities = class_probabilities(classifier, x)  # doctest: +SKIP
+    """
+    outputs = np.asarray(model.predict(x, batch_size=batch_size, verbose=0), dtype="float32")
+    if outputs_are_logits(model):
+        return softmax(outputs)
+    return outputs / outputs.sum(axis=-1, keepdims=True)
+
+
 def clip_averaged_probabilities(model, clips, batch_size=32):
-    """Multi-clip testing: the class probabilities `softmax(model(clip))` averaged over the
+    """Multi-clip testing: the class probabilities (`class_probabilities`) averaged over the
     clips `(num_clips, N, ...)` (`SkeletonData.to_clips`), as PYSKL's `average_clips='prob'`."""
-    return np.mean([softmax(model.predict(clip, batch_size=batch_size, verbose=0))
-                    for clip in clips], axis=0)
+    return np.mean([class_probabilities(model, clip, batch_size) for clip in clips], axis=0)
 
 
 def classification_metrics(scores, labels, num_classes, top_k=5):

@@ -22,7 +22,8 @@ from keras_skeletonmae import figures
 from keras_skeletonmae.data import CenterOnJoint, SkeletonDataset, label_subset, training_transform
 from keras_skeletonmae.data.any_format import load_skeletons
 from keras_skeletonmae.evaluation import (class_names_for, classification_metrics,
-                                         clip_averaged_probabilities, softmax, top_k_classes)
+                                         class_probabilities, clip_averaged_probabilities,
+                                         top_k_classes)
 from keras_skeletonmae.models import SkeletonClassifier, SkeletonMAEBackbone, SkeletonMAEPretrainer
 from keras_skeletonmae.models import presets as preset_io
 from keras_skeletonmae.training_run import CONFIG_FILE, RunDirectory
@@ -440,8 +441,8 @@ def predict(config):
     for row, (i, p) in enumerate(owners):
         alone[row, 0] = x[i, p]
     k = config["top_k"]
-    per_sequence = top_k_classes(softmax(model.predict(x, verbose=0)), class_names, k)
-    per_person = top_k_classes(softmax(model.predict(alone, verbose=0)), class_names, k)
+    per_sequence = top_k_classes(class_probabilities(model, x), class_names, k)
+    per_person = top_k_classes(class_probabilities(model, alone), class_names, k)
     predictions = [{"id": sample_id, "top_k": per_sequence[i], "persons": []}
                    for i, sample_id in enumerate(data.ids)]
     for (i, p), top in zip(owners, per_person):

@@ -92,6 +92,41 @@ def test_freeze_backbone_is_linear_evaluation(rng):
         np.testing.assert_array_equal(old, ops.convert_to_numpy(new))
 
 
+def test_freeze_backbone_leaves_the_callers_backbone_trainable(tmp_path, rng):
+    backbone = small_backbone()
+    trainable = [v.path for v in backbone.trainable_weights]
+    linear = SkeletonClassifier(backbone, num_classes=3, freeze_backbone=True, dropout=0.0)
+    assert backbone.trainable and [v.path for v in backbone.trainable_weights] == trainable
+    tuned = SkeletonClassifier(backbone, num_classes=3, num_strl_layers=1)
+    own = {id(v) for v in tuned.trainable_weights}
+    assert trainable and all(id(v) in own for v in backbone.trainable_weights)
+    for a, b in zip(linear.backbone.get_weights(), backbone.get_weights()):
+        np.testing.assert_array_equal(a, b)  # a copy of the backbone as it was
+
+    x, y = batch(rng, n=8), np.arange(8) % 3
+    linear.fit(x, y, epochs=1, verbose=0)
+    linear.save(tmp_path / "linear.keras")
+    linear.save_to_preset(tmp_path / "preset")
+    head = ["predictions/kernel", "predictions/bias"]
+    for model in (linear, keras.saving.load_model(tmp_path / "linear.keras"),
+                  SkeletonClassifier.from_preset(str(tmp_path / "preset"))):
+        assert [v.path for v in model.trainable_weights] == head
+        frozen = to_numpy(model.backbone.weights)
+        # BatchNorm in inference mode: training changes neither the outputs nor the statistics.
+        np.testing.assert_allclose(*to_numpy([model(x, training=True), model(x, training=False)]),
+                                   rtol=1e-5, atol=1e-5)
+        for old, new in zip(frozen, model.backbone.weights):
+            np.testing.assert_array_equal(old, ops.convert_to_numpy(new))
+
+
+def test_default_loss_follows_the_head_activation():
+    backbone = small_backbone()
+    for activation, from_logits in ((None, True), ("linear", True), ("softmax", False)):
+        classifier = SkeletonClassifier(backbone, num_classes=3, num_strl_layers=1,
+                                        activation=activation)
+        assert classifier.loss.from_logits is from_logits, activation
+
+
 def test_coordinate_target_window():
     x = np.arange(4 * 3 * 2, dtype="float32").reshape(1, 1, 4, 3, 2)
     target = ops.convert_to_numpy(coordinate_target(ops.convert_to_tensor(x), center=1, window=3))

@@ -3,6 +3,7 @@
 import keras
 from keras import ops
 
+from keras_skeletonmae.evaluation import outputs_are_logits
 from keras_skeletonmae.layers import STRLBlock
 from keras_skeletonmae.losses import SparseCategoricalCrossentropyWithLabelSmoothing
 from keras_skeletonmae.models import presets as preset_io
@@ -21,16 +22,19 @@ class SkeletonClassifier(BackboneTask):
     depth sees differently distributed features, and a shared encoder's BatchNorm statistics
     would mix them (measured: chance-level test accuracy with 2 shared layers on MSR Action3D).
 
-    `freeze_backbone=True` is the linear-evaluation protocol: the backbone (embedding and encoder)
-    is frozen (its BatchNorm runs in inference mode), no STRL layers are built whatever
-    `num_strl_layers` says, and only the linear head is trained on the pooled encoder features.
+    `freeze_backbone=True` is the linear-evaluation protocol: the classifier holds a frozen copy
+    of the backbone (embedding and encoder, its weights copied when the classifier is built; its
+    BatchNorm runs in inference mode), no STRL layers are built whatever `num_strl_layers` says,
+    and only the linear head is trained on the pooled encoder features. The `backbone` passed in
+    is left as it is: still trainable, for other models built on it.
 
     Labels are integer class ids. `compile()` defaults: Adam 1e-3, cross-entropy with label
     smoothing 0.1 (the paper's), accuracy. The paper's SGD recipe (momentum 0.9, lr 0.1, warm-up)
     can be passed as `compile(optimizer=...)`.
 
     Args:
-        backbone: a `SkeletonMAEBackbone` (pre-trained or fresh). It is shared, not copied.
+        backbone: a `SkeletonMAEBackbone` (pre-trained or fresh). It is shared, not copied
+            (fine-tuning trains it), except with `freeze_backbone` (see above).
         num_classes: number of action classes.
         num_strl_layers: M, STRL layers (3 in the paper).
         person_interaction: `"add"` or `"none"`, see `STRLBlock`.
@@ -39,8 +43,9 @@ class SkeletonClassifier(BackboneTask):
         temporal_dilations: its dilations.
         dropout: dropout rate before the head.
         freeze_backbone: linear evaluation, see above.
-        activation: activation of the head; `None` gives logits (the default), `"softmax"`
-            probabilities.
+        activation: activation of the head; `None` or `"linear"` gives logits (the default),
+            `"softmax"` probabilities. The default loss and `evaluation.class_probabilities`
+            follow it (`evaluation.outputs_are_logits`).
         seed: int seed of the dropout. With a seed, every backend draws dropout masks from a
             seed state saved in checkpoints (a resumed run repeats them); without one,
             PyTorch uses its global generator.
@@ -64,7 +69,7 @@ class SkeletonClassifier(BackboneTask):
         **kwargs,
     ):
         if freeze_backbone:
-            backbone.trainable = False
+            backbone = _copy(backbone)
         # === Layers ===
         self.backbone = backbone
         self.strl_blocks = [] if freeze_backbone else [
@@ -98,6 +103,10 @@ class SkeletonClassifier(BackboneTask):
         pooled = ops.mean(features, axis=(1, 2, 3))
         outputs = self.predictions(self.dropout_layer(pooled))
         super().__init__(inputs=inputs, outputs=outputs, dtype=dtype, **kwargs)
+        # Frozen after `super().__init__`, whose `trainable` argument (from a saved config) is
+        # set on every layer.
+        if freeze_backbone:
+            backbone.trainable = False
         for encoder in self.encoder_copies:
             encoder.set_weights(backbone.encoder.get_weights())
         # === Config ===
@@ -139,7 +148,7 @@ class SkeletonClassifier(BackboneTask):
             optimizer = keras.optimizers.Adam(1e-3)
         if loss == "auto":
             loss = SparseCategoricalCrossentropyWithLabelSmoothing(
-                0.1, from_logits=self.activation is None
+                0.1, from_logits=outputs_are_logits(self)
             )
         if metrics == "auto":
             metrics = [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
@@ -161,3 +170,12 @@ class SkeletonClassifier(BackboneTask):
             seed=self.seed,
         )
         return config
+
+
+def _copy(backbone):
+    """A copy of `backbone` with its current weights, for linear evaluation to freeze. Freezing
+    `backbone` itself (`trainable` is a flag of its variables, which every model built on it
+    shares) would freeze it for its owner and every other model built on it too."""
+    copy = type(backbone).from_config(backbone.get_config())
+    copy.set_weights(backbone.get_weights())
+    return copy
