@@ -1,10 +1,13 @@
 """The fused BatchNorm (+ PReLU) path computes what the Keras layers compute, in both modes."""
 
+from pathlib import Path
+
 import keras
 import numpy as np
 import pytest
 from keras import ops
 
+from keras_skeletonmae import SkeletonClassifier, SkeletonMAEBackbone
 from keras_skeletonmae.layers.batch_norm import batch_norm, dense_normalize, normalize
 
 
@@ -128,3 +131,41 @@ def _gradients(layer, x, weights):
     loss = (layer(x, training=True) * torch.tensor(weights)).sum()
     loss.backward()
     return to_numpy([x.grad, *[v.value.grad for v in variables]])
+
+
+@pytest.mark.filterwarnings("ignore:.*quantize")  # BatchNormalization and PReLU have no mode
+@pytest.mark.parametrize("mode", ["int8", "int4", "float8"])
+def test_a_quantized_dense_computes_as_its_own_call(rng, mode):
+    """`Model.quantize` replaces a Dense's kernel by quantized values and scales: the fused path
+    gives what the quantized Keras layers give."""
+    x = (rng.normal(size=(4, 50, 8)) * 3 + 2).astype("float32")
+    reference = keras.Sequential([keras.Input((50, 8)), keras.layers.Dense(5), batch_norm("norm"),
+                                  keras.layers.PReLU(keras.initializers.Constant(0.25),
+                                                     shared_axes=[1])])
+    fused = keras.Sequential([keras.Input((50, 8)), DenseNormalizePReLU()])
+    reference.set_weights([rng.uniform(0.5, 1.5, size=w.shape).astype("float32")
+                           for w in reference.get_weights()])  # positive variances
+    fused.set_weights(reference.get_weights())
+    float_outputs = ops.convert_to_numpy(reference(x))
+    for model in (reference, fused):
+        model.quantize(mode)
+    expected = ops.convert_to_numpy(reference(x))
+    np.testing.assert_allclose(ops.convert_to_numpy(fused(x)), expected, rtol=1e-5, atol=1e-5)
+    assert np.abs(expected - float_outputs).max() < 0.5 * np.abs(float_outputs).max()
+
+
+@pytest.mark.filterwarnings("ignore:.*quantize")
+def test_an_int8_classifier_predicts_as_the_float_one():
+    """A classifier on real poses (8-frame windows of MSR Action3D sequences), quantized to
+    int8: the same top-1 class for nearly every window and outputs within a few percent."""
+    poses = np.load(Path(__file__).parent / "preset_references" /
+                    "skeletonmae_kinect20_msr_classifier.npz")["x"]  # (2, 1, 32, 20, 3)
+    x = np.concatenate([poses[:, :, start:start + 8] for start in range(0, 25, 4)])
+    backbone = SkeletonMAEBackbone(layout="kinect20", num_channels=3, num_frames=8,
+                                   num_persons=1, embed_dim=16, num_layers=1, hidden_dim=32)
+    model = SkeletonClassifier(backbone, num_classes=10, num_strl_layers=1)
+    expected = ops.convert_to_numpy(model(x))
+    model.quantize("int8")
+    got = ops.convert_to_numpy(model(x))
+    assert np.mean(got.argmax(-1) == expected.argmax(-1)) >= 0.9
+    assert np.linalg.norm(got - expected) < 0.05 * np.linalg.norm(expected)

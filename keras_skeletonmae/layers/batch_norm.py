@@ -130,10 +130,15 @@ def dense_normalize(dense, norm, x, training=None, prelu=None):
 
     The product runs on `x` flattened to rows `(-1, features)`: one plain 2-D matrix product for
     the forward pass and each gradient, which XLA runs without transposing the activations.
+    A quantized Dense (`Model.quantize`: int8, int4, float8, ...) is called as it is, bias and
+    all: its kernel holds quantized values whose scales only its own call applies.
     """
     rows = ops.reshape(x, (-1, x.shape[-1]))
-    y = ops.matmul(rows, ops.cast(dense.kernel, x.dtype))
-    y = normalize(norm, y, training, prelu, dense.bias)
+    if dense.quantization_mode is None:
+        y = ops.matmul(rows, ops.cast(dense.kernel, x.dtype))
+        y = normalize(norm, y, training, prelu, dense.bias)
+    else:
+        y = normalize(norm, dense(rows, training=training), training, prelu)
     return ops.reshape(y, outer_shape(x) + (dense.units,))
 
 
