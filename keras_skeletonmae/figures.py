@@ -68,10 +68,19 @@ def plot_confusion_matrix(confusion, class_names, path, title):
     return _save(figure, path)
 
 
+def _image_coordinates(layout, skeleton):
+    """Whether `skeleton` `(V, C)` of `layout` holds 2D image keypoints, whose y axis points
+    down: the layout's `num_dims` is 2, or, when the layout allows either, C is 2 (3 channels
+    are then x, y, z, as for a 3D camera, whose y axis points up)."""
+    num_dims = layout.num_dims
+    return num_dims == 2 or (num_dims is None and np.shape(skeleton)[-1] == 2)
+
+
 def plot_masked_reconstruction(layout, skeleton, masked, reconstruction, path, title):
     """A skeleton `(V, C)` drawn in its first two coordinates: visible joints in blue, the
     masked body parts' true joints in red, and their reconstruction (`(V, C)` or None) in green,
-    each joint joined by a dotted line to its reconstruction."""
+    each joint joined by a dotted line to its reconstruction. 2D image keypoints
+    (`_image_coordinates`) are drawn as in the image, y pointing down; 3D ones with y up."""
     plt = _pyplot()
     figure, axis = plt.subplots(figsize=(4.5, 5))
     masked = np.asarray(masked, dtype=bool)
@@ -88,6 +97,8 @@ def plot_masked_reconstruction(layout, skeleton, masked, reconstruction, path, t
             axis.plot(*np.stack([skeleton[v, :2], reconstruction[v, :2]]).T, color="tab:green",
                       linestyle=":", linewidth=1)
     axis.set_aspect("equal")
+    if _image_coordinates(layout, skeleton):
+        axis.invert_yaxis()
     axis.legend(loc="best", fontsize=8)
     axis.set_title(title)
     return _save(figure, path)
