@@ -24,7 +24,8 @@ from keras_skeletonmae.data.any_format import load_skeletons
 from keras_skeletonmae.evaluation import (class_names_for, classification_metrics,
                                          class_probabilities, clip_averaged_probabilities,
                                          top_k_classes)
-from keras_skeletonmae.models import SkeletonClassifier, SkeletonMAEBackbone, SkeletonMAEPretrainer
+from keras_skeletonmae.models import (SkeletonClassifier, SkeletonMAEBackbone,
+                                      SkeletonMAEPretrainer, xla_jit_compile)
 from keras_skeletonmae.models import presets as preset_io
 from keras_skeletonmae.training_run import CONFIG_FILE, RunDirectory
 from keras_skeletonmae.version import __version__
@@ -173,7 +174,8 @@ def _build_task(task_class, config, data, frames, persons, learning_rate, **task
                                        motion=config["motion"], bones=config["bones"])
         model = task_class(backbone, **task_arguments)
     steps = config["epochs"] * math.ceil(len(data) / config["batch_size"])
-    jit_compile = {"auto": "auto", "true": True, "false": False}[config["jit_compile"]]
+    # "auto": XLA wherever Keras can, TensorFlow CPUs included (Keras's own "auto" is off there).
+    jit_compile = {"auto": xla_jit_compile(), "true": True, "false": False}[config["jit_compile"]]
     model.compile(optimizer=adam(config["learning_rate"] or learning_rate, steps,
                                  config["lr_schedule"]), jit_compile=jit_compile)
     return model
