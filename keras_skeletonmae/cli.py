@@ -5,6 +5,8 @@
         --train-split xsub_train --val-split xsub_val --output runs/finetune
     skeletonmae evaluate --data msr_action3d.pkl --split xsub_val --preset runs/finetune/preset
     skeletonmae predict --data poses.skeleton --preset runs/finetune/preset
+    skeletonmae extract --video a.mp4 b.mp4 --output poses.pkl --labels 0 1
+    skeletonmae predict --video a.mp4 --preset skeletonmae_kinect20_msr_classifier
 
 Options may also come from a TOML file (`--config run.toml`): top-level keys apply to every
 subcommand, a table such as `[finetune]` to one; keys are option names (`batch_size` or
@@ -112,7 +114,8 @@ def _add_output(parser, output):
 
 def _add_data(parser, splits):
     parser.add_argument("--data", type=Path, help="PYSKL .pkl, .h5, .npz/.npy, .skeleton file "
-                        "or folder of .skeleton files")
+                        "or folder of .skeleton files, OpenPose output folder, COCO "
+                        "keypoint-results .json (MMPose, AlphaPose, YOLO-pose)")
     parser.add_argument("--layout", help="skeleton layout (default: guessed from the data)")
     parser.add_argument("--repair-nonfinite", dest="nonfinite", action="store_const",
                         const="interpolate", default="raise",
@@ -219,7 +222,29 @@ def build_parser():
     _add_data(predict, [("split", "split to predict (default: all samples)")])
     predict.add_argument("--preset", help="classifier preset (name, folder or hub handle)")
     predict.add_argument("--top-k", type=_positive, default=5)
+    predict.add_argument("--video", type=Path, nargs="+",
+                         help="video files instead of --data: MediaPipe poses (needs the video "
+                              "extra), top-k per window and for the whole clip")
+    predict.add_argument("--window", type=_positive, default=64,
+                         help="with --video: frames per window (default 64)")
+    predict.add_argument("--stride", type=_positive, default=16,
+                         help="with --video: frames between window starts (default 16)")
     _add_output(predict, "runs/predict")
+
+    extract = command("extract", "MediaPipe poses of videos as a PYSKL pickle (one person per "
+                      "video; needs the video extra)")
+    extract.add_argument("--video", type=Path, nargs="+", help="video files")
+    extract.add_argument("--output", type=Path, default=Path("poses.pkl"),
+                         help="PYSKL .pkl file to write")
+    coordinates = extract.add_mutually_exclusive_group()
+    coordinates.add_argument("--world", dest="world", action="store_true", default=True,
+                             help="3D world landmarks in metres, for 3D presets (default)")
+    coordinates.add_argument("--image", dest="world", action="store_false",
+                             help="2D image landmarks in pixels, for 2D presets")
+    extract.add_argument("--labels", type=int, nargs="+", metavar="LABEL",
+                         help="class id of each video, in order (to fine-tune on)")
+    extract.add_argument("--class-names", nargs="+", metavar="NAME",
+                         help="class names, index = label")
 
     tune = command("tune", "KerasTuner random search; saves the best model as a preset")
     _add_data(tune, [("train-split", "split to train on (default: all samples); it may share "
@@ -301,6 +326,15 @@ def _print_evaluation(evaluation):
     print("  ".join(f"{k} {v:.4f}" for k, v in shown.items()))
 
 
+def _print_video_prediction(row):
+    def best(top_k):
+        return ", ".join(f"{c['class']} {c['probability']:.2f}" for c in top_k[:3]) or "no pose"
+
+    print(f"{row['id']} (whole clip, {row['frames']} frames): {best(row['top_k'])}")
+    for window in row["windows"]:
+        print(f"  window {window['start']}-{window['end']}: {best(window['top_k'])}")
+
+
 def _run(parser, args):
     from keras_skeletonmae import workflows
 
@@ -309,8 +343,12 @@ def _run(parser, args):
     config = {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}
     config.pop("command")
     config["backend"] = keras.backend.backend()
-    if args.command in ("pretrain", "finetune", "linear", "evaluate", "predict", "tune"):
+    from_video = args.command == "predict" and args.video is not None
+    if (args.command in ("pretrain", "finetune", "linear", "evaluate", "predict", "tune")
+            and not from_video):
         _require(parser, args, "data")
+    if from_video and args.data is not None:
+        parser.error("predict takes --data or --video, not both")
     if args.command in ("evaluate", "predict"):
         _require(parser, args, "preset")
     if args.command == "pretrain":
@@ -327,6 +365,21 @@ def _run(parser, args):
     elif args.command == "evaluate":
         _print_evaluation(workflows.evaluate(config))
         print(f"Evaluation and confusion matrix in {args.output}")
+    elif from_video:
+        from keras_skeletonmae import video
+
+        for row in video.predict_video(args.video, args.preset, args.window, args.stride,
+                                       args.top_k, output=args.output):
+            _print_video_prediction(row)
+        print(f"Predictions in {args.output / 'predictions.json'}")
+    elif args.command == "extract":
+        from keras_skeletonmae import video
+
+        _require(parser, args, "video")
+        data = video.extract(args.video, args.output, world=args.world, labels=args.labels,
+                             class_names=args.class_names)
+        print(f"{len(data)} sequences of {'3D world' if args.world else '2D image'} landmarks "
+              f"(layout {data.layout}) in {args.output}")
     elif args.command == "predict":
         for row in workflows.predict(config):
             best = ", ".join(f"{c['class']} {c['probability']:.2f}" for c in row["top_k"][:3])

@@ -1,5 +1,6 @@
-"""PNG figures of a run: training curves, a confusion matrix, and a skeleton with its masked
-body parts and their reconstruction. Needs matplotlib (`pip install keras-skeletonmae[plots]`).
+"""PNG figures of a run: training curves, a confusion matrix, a skeleton with its masked
+body parts and their reconstruction, and skeletons drawn over video frames. Needs matplotlib
+(`pip install keras-skeletonmae[plots]`).
 """
 
 from pathlib import Path
@@ -101,4 +102,39 @@ def plot_masked_reconstruction(layout, skeleton, masked, reconstruction, path, t
         axis.invert_yaxis()
     axis.legend(loc="best", fontsize=8)
     axis.set_title(title)
+    return _save(figure, path)
+
+
+def plot_pose_on_frames(images, keypoints, layout, frame_indices, path, title):
+    """Video frames with their skeletons drawn over them, one panel per frame.
+
+    Args:
+        images: list of F RGB frames `[H, W, 3]`.
+        keypoints: `[M, F, V, 2]` 2D image coordinates in pixels of those frames (y down, as
+            the image); each person in its own colour, undetected joints (0, 0) left out.
+        layout: the `SkeletonLayout` whose bones are drawn.
+        frame_indices: the F frame numbers, for the panel titles.
+        path: the PNG file to write.
+        title: the figure's title.
+    """
+    plt = _pyplot()
+    keypoints = np.asarray(keypoints)
+    height, width = images[0].shape[:2]
+    size = (4 * len(images), 4 * height / width + 0.6)
+    figure, axes = plt.subplots(1, len(images), figsize=size, squeeze=False)
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for f, (axis, image) in enumerate(zip(axes[0], images)):
+        axis.imshow(image)  # imshow puts y down: the keypoints land on the image
+        for m in range(keypoints.shape[0]):
+            skeleton, colour = keypoints[m, f], colours[m % len(colours)]
+            present = np.any(skeleton != 0, axis=-1)
+            for child, parent in layout.edges:
+                if present[child] and present[parent]:
+                    axis.plot(*skeleton[[child, parent]].T, color=colour, linewidth=1.5)
+            axis.scatter(*skeleton[present].T, s=6, color=colour, zorder=3)
+        axis.set_xlim(0, width)
+        axis.set_ylim(height, 0)
+        axis.set_title(f"frame {frame_indices[f]}")
+        axis.axis("off")
+    figure.suptitle(title)
     return _save(figure, path)
