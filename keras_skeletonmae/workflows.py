@@ -39,7 +39,7 @@ DEFAULT_FRAMES = 32
 CHECKPOINT_OPTIONS = frozenset({
     "embed_dim", "gin_layers", "hidden_dim", "motion", "bones", "strl_layers", "dropout",
     "masked_parts", "mask_parts", "masked_joints", "mask_sampling", "target", "learning_rate",
-    "jit_compile", "skeleton_layout"})
+    "lr_schedule", "jit_compile", "skeleton_layout"})
 # Options that change neither the weights nor the data, so a resumed run may change them.
 RESUME_FREE_OPTIONS = frozenset({
     "resume", "traceback", "verbose", "config", "validate_every", "checkpoint_every",
