@@ -13,9 +13,10 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
-def load_benchmark(name):
-    """The module of the script `benchmarks/<name>.py` (the scripts are not a package)."""
-    spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
+def load_benchmark(name, folder=BENCHMARKS):
+    """The module of the script `<folder>/<name>.py`, by default `benchmarks/` (the scripts
+    and `examples/` are not packages)."""
+    spec = importlib.util.spec_from_file_location(name, folder / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
