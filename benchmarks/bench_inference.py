@@ -312,7 +312,8 @@ def main():
                        if has_module(p, library)), None)
         if python:
             # Keras is imported (retain_freed_memory): a backend that interpreter has.
-            backend = library if library in BACKENDS else "numpy"
+            backend = library if library in BACKENDS else next(
+                (b for b in BACKENDS if has_module(python, b)), "numpy")
             peaks[library] = run_worker(f"peak:{library}", args, python, backend)
     rates = {lib: max(r.values()) for lib, r in peaks.items() if r}
     peak_library = max(rates, key=rates.get) if rates else None
