@@ -12,7 +12,7 @@ from keras_skeletonmae.data.numpy_io import load_numpy
 from keras_skeletonmae.data.pose_estimators import (load_coco_results, load_openpose_dir,
                                                     track_persons)
 from keras_skeletonmae.data.pyskl import load_pyskl, safe_load_pickle, save_pyskl
-from keras_skeletonmae.data.skeleton_data import SkeletonData, guess_layout
+from keras_skeletonmae.data.skeleton_data import SkeletonData
 from keras_skeletonmae.data.transforms import (
     Bone,
     CenterOnJoint,
@@ -46,7 +46,6 @@ __all__ = [
     "Transform",
     "UniformSample",
     "hdf5_tf_dataset",
-    "guess_layout",
     "label_subset",
     "load_coco_results",
     "load_hdf5",

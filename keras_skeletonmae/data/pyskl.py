@@ -6,7 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from keras_skeletonmae.data.skeleton_data import SkeletonData, checked_read, guess_layout
+from keras_skeletonmae.data.skeleton_data import SkeletonData, checked_read
+from keras_skeletonmae.layouts import guess_layout
 from keras_skeletonmae.layouts import get_layout, list_layouts
 
 # What numpy arrays, dtypes and scalars need to be rebuilt, plus plain Python values.

@@ -1,5 +1,5 @@
 """Skeleton layouts: joints, bones and body parts; built-ins, a registry for your own, and
-conversion of data between layouts."""
+conversion of data between layouts, and guessing a file's layout."""
 
 from keras_skeletonmae.layouts import builtin
 from keras_skeletonmae.layouts.conversion import (
@@ -8,6 +8,7 @@ from keras_skeletonmae.layouts.conversion import (
     convert_layout,
     supported_targets,
 )
+from keras_skeletonmae.layouts.guess import guess_layout
 from keras_skeletonmae.layouts.layout import (
     SkeletonLayout,
     get_layout,
@@ -22,6 +23,7 @@ __all__ = [
     "conversion_report",
     "convert_layout",
     "get_layout",
+    "guess_layout",
     "layout_to_config_value",
     "list_layouts",
     "register_layout",
