@@ -8,6 +8,13 @@ def replicas_in_sync():
 
     A `tf.distribute` strategy runs the step once per replica and sums the replicas' gradients,
     so a loss computed outside Keras's compiled losses must be divided by this number.
+
+    Returns:
+        int.
+
+    Example:
+        >>> replicas_in_sync()  # outside a tf.distribute strategy
+        1
     """
     if keras.backend.backend() != "tensorflow":
         return 1

@@ -31,10 +31,18 @@ _NEVER_TRIM_BYTES = 2**31 - 1  # mallopt takes an int
 def retain_freed_memory():
     """Set glibc's malloc to reuse freed memory (one arena, no `mmap`, no trimming).
 
-    Returns whether it did: only with glibc (Linux), and not when
-    `SKELETONMAE_RETAIN_FREED_MEMORY=0`. Threads that have already allocated keep their own
-    arenas; measured here, importing keras (and its backend) before the package made no
-    difference.
+    Process-wide: call it at the start of a program, not from a library. Threads that have
+    already allocated keep their own arenas; importing keras (and its backend) before the call
+    makes no difference. Speed and memory effects: docs/performance.md.
+
+    Returns:
+        bool. Whether it did: only with glibc (Linux), and not when
+        `SKELETONMAE_RETAIN_FREED_MEMORY=0`.
+
+    Example:
+        >>> from keras_skeletonmae.host_memory import retain_freed_memory
+        >>> retain_freed_memory()  # doctest: +SKIP
+        True
     """
     if os.environ.get(ENVIRONMENT_VARIABLE, "1") == "0" or platform.libc_ver()[0] != "glibc":
         return False  # another C library (musl, macOS, Windows) has other knobs

@@ -8,14 +8,21 @@ def reweighted_cosine_error(target, reconstruction, mask, beta=2.0):
     """Mean over masked joints of `(1 - cos(x_i, z_i))^beta` (the paper's loss, beta = 2).
 
     Args:
-        target: `x_i`, `(..., V, F)` features the decoder must reconstruct.
-        reconstruction: `z_i`, same shape.
-        mask: `(..., V)`, 1 on joints that count (the masked ones), 0 elsewhere; visible joints
-            contribute nothing.
-        beta: the re-weighting exponent; larger values down-weight easy joints.
+        target: tensor `(..., V, F)`. `x_i`, the features the decoder must reconstruct.
+        reconstruction: tensor, same shape. `z_i`.
+        mask: tensor `(..., V)`. 1 on joints that count (the masked ones), 0 elsewhere;
+            visible joints contribute nothing.
+        beta: float. The re-weighting exponent; larger values down-weight easy joints.
 
     Returns:
         A float32 scalar; 0 when the mask is empty.
+
+    Example:
+        >>> x = ops.ones((1, 3, 4))
+        >>> float(reweighted_cosine_error(x, x, ops.ones((1, 3))))
+        0.0
+        >>> float(reweighted_cosine_error(x, -x, ops.ones((1, 3))))  # (1 - (-1))^2
+        4.0
     """
     target = ops.cast(target, "float32")
     reconstruction = ops.cast(reconstruction, "float32")
@@ -35,6 +42,17 @@ class SparseCategoricalCrossentropyWithLabelSmoothing(keras.losses.Loss):
 
     `keras.losses.SparseCategoricalCrossentropy` has no `label_smoothing`; this one-hot encodes the
     labels and defers to `keras.losses.categorical_crossentropy`.
+
+    Args:
+        label_smoothing: float. Weight of the uniform distribution mixed into the targets.
+        from_logits: bool. Whether `y_pred` are logits (else probabilities).
+        name: str. The loss's name.
+        **kwargs: passed to `keras.losses.Loss` (e.g. `reduction`).
+
+    Example:
+        >>> loss = SparseCategoricalCrossentropyWithLabelSmoothing(0.1)
+        >>> round(float(loss([0], ops.convert_to_tensor([[0.0, 0.0]]))), 4)  # ln 2
+        0.6931
     """
 
     def __init__(self, label_smoothing=0.1, from_logits=True, name="smoothed_crossentropy", **kwargs):

@@ -54,14 +54,23 @@ class SkeletonHyperModel(keras_tuner.HyperModel):
     arguments in `task_arguments(hp)`.
 
     Args:
-        layout, num_channels, num_frames, num_persons: the data's shape; required without a
-            preset, and taken from the preset when not given.
-        preset: a preset (built-in name, directory, `hf://` / `kaggle://` handle) to start from
-            with `from_preset`; its `embed_dim` and `num_layers` are then fixed, not searched.
-        name: the hypermodel's name.
+        layout: str, `SkeletonLayout` or `None`. The data's layout.
+        num_channels: int or `None`. Channels per joint.
+        num_frames: int or `None`. Frames per sample.
+        num_persons: int or `None`. Persons per sample.
+            These four are required without a preset and taken from the preset when not given.
+        preset: str or `None`. A preset (built-in name, directory, `hf://` / `kaggle://`
+            handle) to start from with `from_preset`; its `embed_dim` and `num_layers` are then
+            fixed, not searched.
+        name: str or `None`. The hypermodel's name.
         **fixed: constructor arguments of `SkeletonMAEBackbone` or the task model fixed for
             every trial (e.g. `hidden_dim=128`). A searched name given here (e.g. `embed_dim=32`
             or `batch_size=16`) leaves the search and is recorded as `hp.Fixed`.
+
+    Example:
+        hypermodel = SkeletonClassifierHyperModel(20, layout="kinect20", num_channels=3,
+                                                  num_frames=32, num_persons=1)
+        model = hypermodel.build(keras_tuner.HyperParameters())  # the default trial
     """
 
     def __init__(self, layout=None, num_channels=None, num_frames=None, num_persons=None,
@@ -147,8 +156,25 @@ class SkeletonClassifierHyperModel(SkeletonHyperModel):
     (`search`): `val_accuracy`, or `accuracy` without validation data.
 
     Args:
-        num_classes: number of action classes.
-        Other arguments: see `SkeletonHyperModel`.
+        num_classes: int. Number of action classes.
+        layout: str, `SkeletonLayout` or `None`. The data's layout.
+        num_channels: int or `None`. Channels per joint.
+        num_frames: int or `None`. Frames per sample.
+        num_persons: int or `None`. Persons per sample.
+            These four are required without a preset and taken from the preset when not given.
+        preset: str or `None`. A preset (built-in name, directory, `hf://` / `kaggle://`
+            handle) to start from with `from_preset`; its `embed_dim` and `num_layers` are then
+            fixed, not searched.
+        name: str or `None`. The hypermodel's name.
+        **fixed: constructor arguments of `SkeletonMAEBackbone` or the task model fixed for
+            every trial (e.g. `hidden_dim=128`). A searched name given here (e.g. `embed_dim=32`
+            or `batch_size=16`) leaves the search and is recorded as `hp.Fixed`.
+
+    Example:
+        hypermodel = SkeletonClassifierHyperModel(20, layout="kinect20", num_channels=3,
+                                                  num_frames=32, num_persons=1)
+        tuner, best_model, best_values = search(hypermodel, x, y, validation_data=(xv, yv),
+                                                directory="runs/tuning", max_trials=10)
     """
 
     task_class = SkeletonClassifier
@@ -188,8 +214,27 @@ class SkeletonMAEPretrainerHyperModel(SkeletonHyperModel):
     With a preset, `embed_dim` and `num_layers` are the preset's. Objective by default
     (`search`): `val_loss`, or `loss` without validation data (pass `validation_data=(x_val,)`).
 
-    Args: see `SkeletonHyperModel`; e.g. `mask_parts=[...]` or `target="embedding"` are fixed
-        arguments (with `mask_parts`, the drawn masking policy is unused).
+    Args:
+        layout: str, `SkeletonLayout` or `None`. The data's layout.
+        num_channels: int or `None`. Channels per joint.
+        num_frames: int or `None`. Frames per sample.
+        num_persons: int or `None`. Persons per sample.
+            These four are required without a preset and taken from the preset when not given.
+        preset: str or `None`. A preset (built-in name, directory, `hf://` / `kaggle://`
+            handle) to start from with `from_preset`; its `embed_dim` and `num_layers` are then
+            fixed, not searched.
+        name: str or `None`. The hypermodel's name.
+        **fixed: constructor arguments of `SkeletonMAEBackbone` or the task model fixed for
+            every trial (e.g. `hidden_dim=128`). A searched name given here (e.g. `embed_dim=32`
+            or `batch_size=16`) leaves the search and is recorded as `hp.Fixed`.
+            E.g. `mask_parts=[...]` or `target="embedding"` (with `mask_parts`, the drawn
+            masking policy is unused).
+
+    Example:
+        hypermodel = SkeletonMAEPretrainerHyperModel(layout="coco17", num_channels=2,
+                                                     num_frames=32, num_persons=2)
+        tuner, best_model, best_values = search(hypermodel, x, validation_data=(x_val,),
+                                                directory="runs/tuning_mae", max_trials=10)
     """
 
     task_class = SkeletonMAEPretrainer
@@ -213,23 +258,34 @@ def search(hypermodel, x, y=None, *, directory, validation_data=None, max_trials
     """Random search over `hypermodel`'s space: `(tuner, best_model, best_hp_values)`.
 
     Args:
-        hypermodel: a `SkeletonClassifierHyperModel` or `SkeletonMAEPretrainerHyperModel`.
-        x, y: training data (`y=None` for the pre-trainer).
-        directory: where the tuner keeps its trials; `project_name` (default: the hypermodel's
-            class name) is a folder inside it.
-        validation_data: `(x_val, y_val)`, or `(x_val,)` for the pre-trainer.
-        max_trials: number of hyperparameter sets tried.
-        epochs: training epochs of each trial.
-        seed: seeds the random search and, with `keras.utils.set_random_seed`, the weights.
-        objective: the metric to optimise; default `"val_" + hypermodel.objective_metric`, or
-            `hypermodel.objective_metric` without validation data.
-        hyperparameters: a `keras_tuner.HyperParameters` whose entries override the space (e.g.
-            `hp.Fixed("embed_dim", 32)`, or a narrower `hp.Choice`).
-        overwrite: start afresh (True) or resume the trials already in the directory.
+        hypermodel: `SkeletonClassifierHyperModel` or `SkeletonMAEPretrainerHyperModel`.
+        x: array or dataset. Training inputs.
+        y: array or `None`. Training labels (`None` for the pre-trainer).
+        directory: str or `pathlib.Path`. Where the tuner keeps its trials.
+        validation_data: tuple or `None`. `(x_val, y_val)`, or `(x_val,)` for the pre-trainer.
+        max_trials: int. Number of hyperparameter sets tried.
+        epochs: int. Training epochs of each trial.
+        project_name: str or `None`. A folder inside `directory`; default: the hypermodel's
+            class name.
+        seed: int or `None`. Seeds the random search and, with `keras.utils.set_random_seed`,
+            the weights.
+        objective: str or `None`. The metric to optimise; default
+            `"val_" + hypermodel.objective_metric`, or `hypermodel.objective_metric` without
+            validation data.
+        hyperparameters: `keras_tuner.HyperParameters` or `None`. Entries that override the
+            space (e.g. `hp.Fixed("embed_dim", 32)`, or a narrower `hp.Choice`).
+        overwrite: bool. Start afresh (True) or resume the trials already in the directory.
         **fit_kwargs: more `fit` arguments, e.g. `callbacks` or `verbose`.
 
-    `best_model` is rebuilt with the best trial's hyperparameters and holds the weights of its
-    best epoch; `best_hp_values` is the dict of those hyperparameters.
+    Returns:
+        `(tuner, best_model, best_hp_values)`: `best_model` is rebuilt with the best trial's
+        hyperparameters and holds the weights of its best epoch; `best_hp_values` is the dict
+        of those hyperparameters.
+
+    Example:
+        tuner, best_model, best_values = search(hypermodel, x, y, validation_data=(xv, yv),
+                                                directory="runs/tuning", max_trials=20,
+                                                epochs=30, seed=0)
     """
     if objective is None:
         prefix = "val_" if validation_data is not None else ""
@@ -256,7 +312,18 @@ def search(hypermodel, x, y=None, *, directory, validation_data=None, max_trials
 
 
 def save_best_preset(best_model, best_hp_values, preset_dir):
-    """Write `best_model` as a preset directory; `metadata.json` records `best_hp_values` under
-    `"tuning"`. Reload it with `SkeletonClassifier.from_preset(preset_dir)` (or the
-    pre-trainer's / backbone's `from_preset`)."""
+    """Write `best_model` as a preset directory; `metadata.json` records `best_hp_values`.
+
+    They are stored under `"tuning"`. Reload the model with
+    `SkeletonClassifier.from_preset(preset_dir)` (or the pre-trainer's / backbone's
+    `from_preset`).
+
+    Args:
+        best_model: `SkeletonClassifier` or `SkeletonMAEPretrainer`. What `search` returned.
+        best_hp_values: dict. The best trial's hyperparameters.
+        preset_dir: str or `pathlib.Path`. The directory to write.
+
+    Example:
+        save_best_preset(best_model, best_values, "runs/tuned_preset")
+    """
     best_model.save_to_preset(preset_dir, metadata={"tuning": {"hyperparameters": best_hp_values}})

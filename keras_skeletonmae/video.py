@@ -42,6 +42,12 @@ def _open(cv2, path):
 def video_shape(path):
     """`(height, width)` of a video's frames, in pixels.
 
+    Args:
+        path: str or `pathlib.Path`. The video file.
+
+    Returns:
+        A pair of ints.
+
     Example:
         video_shape("a.mp4")  # (1080, 1920)
     """
@@ -57,7 +63,18 @@ def video_shape(path):
 
 
 def read_frames(path, indices):
-    """The RGB frames `[H, W, 3]` of a video at the 0-based frame `indices` (sorted)."""
+    """The RGB frames `[H, W, 3]` of a video at the 0-based frame `indices` (sorted).
+
+    Args:
+        path: str or `pathlib.Path`. The video file.
+        indices: iterable of ints. Frames to read; past the end are left out.
+
+    Returns:
+        A list of uint8 arrays `[H, W, 3]`, in frame order.
+
+    Example:
+        first, tenth = read_frames("a.mp4", [0, 9])
+    """
     cv2, _ = _modules()
     capture = _open(cv2, path)
     wanted, frames, t = sorted(set(int(i) for i in indices)), [], 0
@@ -98,13 +115,14 @@ def extract_poses(paths, world=True, min_detection_confidence=0.5, min_tracking_
     One person per video (see the module docstring).
 
     Args:
-        paths: a video file or a list of them (anything OpenCV reads: .mp4, .avi, ...).
+        paths: str, `pathlib.Path` or a list of them. Video files (anything OpenCV reads:
+            .mp4, .avi, ...).
         world: bool, 3D world landmarks (True) or 2D image landmarks (False).
         min_detection_confidence: float, MediaPipe's person detection threshold.
         min_tracking_confidence: float, MediaPipe's landmark tracking threshold (below it the
             person is detected again).
-        labels: optional class id per video, for fine-tuning.
-        class_names: optional class names, index = label.
+        labels: sequence of ints or `None`. Class id per video, for fine-tuning.
+        class_names: list of str or `None`. Class names, index = label.
         verbose: bool, print one line per video (frames, frames without a pose, frames/s).
 
     Returns:
@@ -169,10 +187,11 @@ def extract(videos, output, world=True, labels=None, class_names=None):
     `img_shape`), which `load_pyskl` and the command line's `finetune --data` read.
 
     Args:
-        videos: list of video files.
-        output: the `.pkl` file to write.
+        videos: list of str or `pathlib.Path`. Video files.
+        output: str or `pathlib.Path`. The `.pkl` file to write.
         world: bool, 3D world landmarks (True) or 2D image landmarks (False).
-        labels: optional class id per video; class_names: optional class names.
+        labels: sequence of ints or `None`. Class id per video.
+        class_names: list of str or `None`. Class names, index = label.
 
     Returns:
         the `SkeletonData` written.
@@ -211,7 +230,17 @@ def _windows(num_frames, window, stride):
 
 def preset_wants_world(preset):
     """Whether a preset takes 3D coordinates (MediaPipe's world landmarks) rather than 2D image
-    ones."""
+    ones.
+
+    Args:
+        preset: str. A preset name, folder or hub handle.
+
+    Returns:
+        bool.
+
+    Example:
+        preset_wants_world("skeletonmae_kinect20_msr_classifier")  # True
+    """
     from keras_skeletonmae.models import presets as preset_io
 
     return preset_io.read_backbone_config(preset)["num_channels"] == 3
@@ -232,7 +261,7 @@ def predict_poses(data, preset, window=64, stride=16, top_k=5):
 
     Args:
         data: `SkeletonData` of layout `mediapipe33`, 3 (world) or 2 (image) channels.
-        preset: a classifier preset (name, folder or hub handle).
+        preset: str. A classifier preset (name, folder or hub handle).
         window: int, frames per window (64 is about 2 s at 30 frames/s).
         stride: int, frames between window starts.
         top_k: int, classes listed per window and clip.
@@ -296,11 +325,12 @@ def predict_video(videos, preset, window=64, stride=16, top_k=5, output=None, ve
     then `predict_poses`: the top-k actions per window and for the whole clip of each video.
 
     Args:
-        videos: a video file or a list of them.
-        preset: a classifier preset (name, folder or hub handle).
+        videos: str, `pathlib.Path` or a list of them. Video files.
+        preset: str. A classifier preset (name, folder or hub handle).
         window: int, frames per window; stride: int, frames between window starts.
         top_k: int, classes listed per window and clip.
-        output: optional folder; the predictions are written to its `predictions.json`.
+        output: str, `pathlib.Path` or `None`. A folder; the predictions are written to its
+            `predictions.json`.
         verbose: bool, print each video's extraction line.
 
     Returns:
@@ -319,6 +349,14 @@ def predict_video(videos, preset, window=64, stride=16, top_k=5, output=None, ve
 def plot_video_poses(video, data, path, index=0, num_frames=4, title=None):
     """A PNG of `num_frames` evenly spaced frames of `video` with sample `index` of `data`
     (2D image landmarks, `extract_poses(..., world=False)`) drawn over them.
+
+    Args:
+        video: str or `pathlib.Path`. The video file.
+        data: `SkeletonData`. 2D image landmarks of the video.
+        path: str or `pathlib.Path`. The PNG to write.
+        index: int. The sample of `data` to draw.
+        num_frames: int. Frames shown.
+        title: str or `None`. The figure's title.
 
     Example:
         video = "a.mp4"

@@ -30,14 +30,25 @@ def load_skeletons(path, layout=None, nonfinite="raise", max_persons=2):
     `.json` file (MMPose, AlphaPose, YOLO-pose; see `pose_estimators`).
 
     Args:
-        path: the file or folder.
-        layout: a name or `SkeletonLayout`; replaces what the file says or the reader guessed,
+        path: str or `pathlib.Path`. The file or folder.
+        layout: str, `SkeletonLayout` or `None`. Replaces what the file says or the reader guessed,
             and is checked against the joint count. Needed when the reader cannot tell the
             layout (then a `ValueError` says what was found and why no built-in fits).
-        nonfinite: `"raise"` (default) refuses NaN/inf values naming the file and sample;
+        nonfinite: str. `"raise"` (default) refuses NaN/inf values naming the file and sample;
             `"interpolate"` interpolates them over time (see `SkeletonData.check_finite`).
-        max_persons: int or None; for pose-estimator outputs, how many tracked persons to keep
-            (see `pose_estimators.track_persons`; the others are left out with a warning).
+        max_persons: int or `None`. For pose-estimator outputs, how many tracked persons to
+            keep (see `pose_estimators.track_persons`; the others are left out with a warning).
+
+    Returns:
+        A `SkeletonData`.
+
+    Example:
+        >>> import os, tempfile
+        >>> import numpy as np
+        >>> path = os.path.join(tempfile.mkdtemp(), "poses.npy")
+        >>> np.save(path, np.ones((2, 1, 4, 20, 3)))
+        >>> load_skeletons(path, layout="kinect20").layout
+        'kinect20'
     """
     path = Path(path)
     if not path.exists():

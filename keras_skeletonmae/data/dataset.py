@@ -16,9 +16,30 @@ class SkeletonDataset(keras.utils.PyDataset):
     `shuffle`, the order is a permutation seeded by `(seed, e)`. Each `on_epoch_end` call
     advances `e` (Keras's `fit` also calls it once before the first epoch).
     `set_epoch(e)` jumps to epoch `e` (to resume a run there).
-    `workers`, `use_multiprocessing` and `max_queue_size` are `keras.utils.PyDataset`'s.
     A sample with NaN/inf coordinates or scores raises a `ValueError` naming it (repair it
     first: `SkeletonData.check_finite("interpolate")`).
+
+    Args:
+        data: `SkeletonData`. The samples (with labels when `labeled`).
+        batch_size: int. Samples per batch (the last batch may be smaller).
+        num_frames: int. Frames per sample.
+        num_persons: int. Persons per sample (padded with zeros or the most active kept).
+        transform: `Transform` or `None`. Applied to each sample first (e.g.
+            `training_transform`).
+        shuffle: bool. A new seeded order every epoch.
+        seed: int. Seeds the order and the transforms' generators.
+        labeled: bool. Yield `(x, y)`; `False` yields `x` only (pre-training).
+        workers: int. As in `keras.utils.PyDataset`.
+        use_multiprocessing: bool. As in `keras.utils.PyDataset`.
+        max_queue_size: int. As in `keras.utils.PyDataset`.
+
+    Example:
+        >>> from keras_skeletonmae.data import SkeletonData
+        >>> data = SkeletonData([np.ones((1, 10, 20, 3))] * 3, labels=[0, 1, 0])
+        >>> dataset = SkeletonDataset(data, batch_size=2, num_frames=8, num_persons=1)
+        >>> x, y = dataset[0]
+        >>> x.shape, y.tolist()
+        ((2, 1, 8, 20, 3), [0, 1])
     """
 
     def __init__(self, data, batch_size, num_frames, num_persons, transform=None, shuffle=False,
@@ -93,9 +114,25 @@ class SkeletonDataset(keras.utils.PyDataset):
 
 
 def label_subset(data, fraction, seed=0):
-    """A class-balanced subset of labelled `data`: `round(fraction * n_c)` samples of each
-    class `c` present, at least one, drawn with `seed`; the original order is kept (the
-    1% / 10% semi-supervised protocol)."""
+    """A class-balanced subset of labelled `data` (the 1% / 10% semi-supervised protocol).
+
+    `round(fraction * n_c)` samples of each class `c` present, at least one, drawn with
+    `seed`; the original order is kept.
+
+    Args:
+        data: `SkeletonData` with labels.
+        fraction: float in (0, 1]. Fraction of each class to keep.
+        seed: int. Seeds the draw.
+
+    Returns:
+        A `SkeletonData` with the chosen samples.
+
+    Example:
+        >>> from keras_skeletonmae.data import SkeletonData
+        >>> data = SkeletonData([np.ones((1, 4, 20, 3))] * 20, labels=[0] * 10 + [1] * 10)
+        >>> label_subset(data, 0.1).labels.tolist()
+        [0, 1]
+    """
     if data.labels is None:
         raise ValueError(f"label_subset needs labels; {data!r} has none.")
     if not 0 < fraction <= 1:

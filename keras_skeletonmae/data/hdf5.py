@@ -27,7 +27,20 @@ def _rows(arrays, trailing):
 
 
 def save_hdf5(data, path):
-    """Write `data` (a `SkeletonData`) to `path`; `load_hdf5` reads it back unchanged."""
+    """Write `data` to an HDF5 file; `load_hdf5` reads it back unchanged.
+
+    Args:
+        data: `SkeletonData`. The samples to write.
+        path: str or `pathlib.Path`. The `.h5` file.
+
+    Example:
+        >>> import os, tempfile
+        >>> from keras_skeletonmae.data import SkeletonData
+        >>> path = os.path.join(tempfile.mkdtemp(), "poses.h5")
+        >>> save_hdf5(SkeletonData([np.ones((1, 4, 20, 3))], layout="kinect20"), path)
+        >>> load_hdf5(path).keypoints[0].shape
+        (1, 4, 20, 3)
+    """
     with h5py.File(path, "w") as f:
         f.attrs["format"] = FORMAT
         if data.layout is not None:
@@ -143,9 +156,15 @@ def load_hdf5(path, nonfinite="raise"):
     """Read a file written by `save_hdf5` as `SkeletonData`.
 
     Args:
-        path: the `.h5` file.
-        nonfinite: `"raise"` (default) refuses NaN/inf values naming the sample;
+        path: str or `pathlib.Path`. The `.h5` file.
+        nonfinite: str. `"raise"` (default) refuses NaN/inf values naming the sample;
             `"interpolate"` interpolates them over time (see `SkeletonData.check_finite`).
+
+    Returns:
+        A `SkeletonData`.
+
+    Example:
+        >>> data = load_hdf5("poses.h5")  # doctest: +SKIP
     """
     path = Path(path)
     with _open(path) as f:
@@ -219,6 +238,18 @@ def hdf5_tf_dataset(path, num_frames=None, num_persons=None):
     `IODataset.from_hdf5` where it works (TensorFlow 2.16/2.17), else through h5py with one
     warning. Refuses (`ValueError` naming the sample) NaN/inf keypoints or scores, found by
     one block-wise pass over the file. Requires TensorFlow.
+
+    Args:
+        path: str or `pathlib.Path`. The `.h5` file.
+        num_frames: int or `None`. Frames per sample; `None` keeps each sample's own.
+        num_persons: int or `None`. Persons per sample; `None` keeps each sample's own.
+
+    Returns:
+        A `tf.data.Dataset` of `keypoint` or `(keypoint, label)` elements.
+
+    Example:
+        >>> dataset = hdf5_tf_dataset("poses.h5", num_frames=32, num_persons=1)  # doctest: +SKIP
+        >>> batches = dataset.batch(16)  # doctest: +SKIP
     """
     import tensorflow as tf
 

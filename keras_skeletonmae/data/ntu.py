@@ -95,9 +95,22 @@ def read_ntu_skeleton(path, nonfinite="raise"):
     from its action code (`A011` -> 10) when the name has one.
 
     Args:
-        path: the `.skeleton` file.
-        nonfinite: `"raise"` (default) refuses NaN/inf coordinates naming the file;
+        path: str or `pathlib.Path`. The `.skeleton` file.
+        nonfinite: str. `"raise"` (default) refuses NaN/inf coordinates naming the file;
             `"interpolate"` interpolates them over time (see `SkeletonData.check_finite`).
+
+    Returns:
+        A `SkeletonData` with one sample `[M, T, 25, 3]`.
+
+    Example:
+        >>> import os, tempfile
+        >>> body = ["1", "72057594037931101 0 1 1 1 1 0 0.02 0.2 2", "25"]  # 1 body, 25 joints
+        >>> body += ["0.1 0.2 3 0 0 0 0 0 0 0 0 2"] * 25
+        >>> path = os.path.join(tempfile.mkdtemp(), "S001C001P001R001A011.skeleton")
+        >>> _ = open(path, "w").write(chr(10).join(["2"] + body * 2))  # 2 frames, one line each
+        >>> data = read_ntu_skeleton(path)
+        >>> data.keypoints[0].shape, data.labels.tolist()
+        ((1, 2, 25, 3), [10])
     """
     path = Path(path)
     keypoint, label = _read_sample(path)
@@ -109,9 +122,17 @@ def load_ntu_dir(directory, nonfinite="raise"):
     """All `*.skeleton` files of `directory`, in sorted name order, as one `SkeletonData`.
 
     Args:
-        directory: the folder.
-        nonfinite: `"raise"` (default) refuses NaN/inf coordinates naming the file;
+        directory: str or `pathlib.Path`. The folder.
+        nonfinite: str. `"raise"` (default) refuses NaN/inf coordinates naming the file;
             `"interpolate"` interpolates them over time (see `SkeletonData.check_finite`).
+
+    Returns:
+        A `SkeletonData`, one sample per file (layout `ntu25`).
+
+    Example:
+        >>> data = load_ntu_dir("ntu_samples/")  # doctest: +SKIP
+        >>> data.layout  # doctest: +SKIP
+        'ntu25'
     """
     directory = Path(directory)
     files = sorted(directory.glob("*.skeleton"))

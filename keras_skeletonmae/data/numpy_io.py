@@ -49,10 +49,22 @@ def load_numpy(path, layout=None, nonfinite="raise"):
     `(N,)`, `ids` `(N,)` strings and `class_names`. Object arrays are refused (no pickles).
 
     Args:
-        path: the `.npy` or `.npz` file.
-        layout: a name or a `SkeletonLayout`, attached to the result (numpy files name none).
-        nonfinite: `"raise"` (default) refuses NaN/inf values naming the sample;
+        path: str or `pathlib.Path`. The `.npy` or `.npz` file.
+        layout: str, `SkeletonLayout` or `None`. Attached to the result (numpy files name
+            none).
+        nonfinite: str. `"raise"` (default) refuses NaN/inf values naming the sample;
             `"interpolate"` interpolates them over time (see `SkeletonData.check_finite`).
+
+    Returns:
+        A `SkeletonData`.
+
+    Example:
+        >>> import os, tempfile
+        >>> path = os.path.join(tempfile.mkdtemp(), "poses.npz")
+        >>> np.savez(path, x=np.ones((2, 1, 4, 20, 3)), y=np.array([0, 1]))
+        >>> data = load_numpy(path, layout="kinect20")
+        >>> len(data), data.labels.tolist()
+        (2, [0, 1])
     """
     path = Path(path)
     try:

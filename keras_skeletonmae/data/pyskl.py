@@ -41,7 +41,21 @@ class _RestrictedUnpickler(pickle.Unpickler):
 
 
 def safe_load_pickle(path):
-    """Unpickle `path` allowing only numpy arrays and plain Python values (no code)."""
+    """Unpickle `path` allowing only numpy arrays and plain Python values (no code).
+
+    Args:
+        path: str or `pathlib.Path`. The pickle file.
+
+    Returns:
+        The unpickled object.
+
+    Example:
+        >>> import os, pickle, tempfile
+        >>> path = os.path.join(tempfile.mkdtemp(), "values.pkl")
+        >>> pickle.dump({"a": np.zeros(2)}, open(path, "wb"))
+        >>> safe_load_pickle(path)["a"].tolist()
+        [0.0, 0.0]
+    """
     path = Path(path)
     with open(path, "rb") as f:
         try:
@@ -98,10 +112,21 @@ def load_pyskl(path, split=None, nonfinite="raise"):
     (as `save_pyskl` writes) is used as it is. With `split`, returns only that split.
 
     Args:
-        path: the `.pkl` file.
-        split: optional split name.
-        nonfinite: `"raise"` (default) refuses NaN/inf values naming the sample;
+        path: str or `pathlib.Path`. The `.pkl` file.
+        split: str or `None`. Return only this split.
+        nonfinite: str. `"raise"` (default) refuses NaN/inf values naming the sample;
             `"interpolate"` interpolates them over time (see `SkeletonData.check_finite`).
+
+    Returns:
+        A `SkeletonData`.
+
+    Example:
+        >>> import os, tempfile
+        >>> data = SkeletonData([np.ones((1, 4, 17, 2))], labels=[0], layout="coco17")
+        >>> path = save_pyskl(data, os.path.join(tempfile.mkdtemp(), "poses.pkl"))
+        >>> loaded = load_pyskl(path)
+        >>> loaded.layout, loaded.labels.tolist()
+        ('coco17', [0])
     """
     path = Path(path)
     content = safe_load_pickle(path)
@@ -171,9 +196,12 @@ def save_pyskl(data, path, img_shapes=None):
     int) and `meta["class_names"]`, or by building the `SkeletonData` with labels.
 
     Args:
-        data: `SkeletonData`.
-        path: the `.pkl` file to write.
-        img_shapes: optional `{sample id: (height, width)}` of the videos.
+        data: `SkeletonData`. The samples to write.
+        path: str or `pathlib.Path`. The `.pkl` file to write.
+        img_shapes: dict or `None`. `{sample id: (height, width)}` of the videos.
+
+    Returns:
+        The path written.
 
     Example:
         >>> import tempfile, os

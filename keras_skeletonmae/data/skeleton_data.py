@@ -15,16 +15,27 @@ class SkeletonData:
 
     Args:
         keypoints: list of arrays `[M_i, T_i, V, C]` (stored as float32); V and C are shared.
-        scores: optional list of per-joint confidences `[M_i, T_i, V]`.
-        labels: optional integer class ids, one per sample (stored as int64).
-        ids: unique sample names; default `sample_0`, `sample_1`, ...
-        class_names: optional class names, index = label.
-        layout: the skeleton layout, a registered name or a `SkeletonLayout` (`.layout` holds
-            its name), or None.
-        splits: split name -> list of sample ids (e.g. `{"xsub_train": [...]}`).
-        source: where the data came from (a path), used in error messages.
+        scores: list of arrays `[M_i, T_i, V]` or `None`. Per-joint confidences.
+        labels: sequence of ints or `None`. Class ids, one per sample (stored as int64).
+        ids: list of str or `None`. Unique sample names; default `sample_0`, `sample_1`, ...
+        class_names: list of str or `None`. Class names, index = label.
+        layout: str, `SkeletonLayout` or `None`. The skeleton layout, a registered name or a
+            layout (`.layout` holds its name).
+        splits: dict or `None`. Split name -> list of sample ids (e.g.
+            `{"xsub_train": [...]}`).
+        source: str or `None`. Where the data came from (a path), used in error messages.
 
     `layout_note` says why a reader left `layout` unknown (None otherwise).
+
+    Example:
+        >>> data = SkeletonData([np.ones((1, 10, 20, 3)), np.ones((2, 5, 20, 3))],
+        ...                     labels=[0, 1], layout="kinect20",
+        ...                     splits={"train": ["sample_0"]})
+        >>> len(data), data.num_classes, len(data.split("train"))
+        (2, 2, 1)
+        >>> x, y = data.to_arrays(num_frames=8, num_persons=2)
+        >>> x.shape
+        (2, 2, 8, 20, 3)
     """
 
     def __init__(self, keypoints, scores=None, labels=None, ids=None, class_names=None,
@@ -348,6 +359,17 @@ def checked_read(data, nonfinite="raise"):
     empty sequences (no frames or no persons), labels outside `[0, len(class_names))` and,
     unless `nonfinite="interpolate"`, NaN/inf coordinates or scores (see
     `SkeletonData.check_finite`).
+
+    Args:
+        data: `SkeletonData`. What the reader read.
+        nonfinite: str. `"raise"` or `"interpolate"`, as in `SkeletonData.check_finite`.
+
+    Returns:
+        The checked `SkeletonData`.
+
+    Example:
+        >>> len(checked_read(SkeletonData([np.ones((1, 4, 20, 3))])))
+        1
     """
     if not len(data):
         raise data._error("holds no samples.")

@@ -31,7 +31,22 @@ def _require_rng(rng, transform):
 
 
 class Transform:
-    """Base class: `__call__(sample, rng)`; the constructor arguments are shown in `repr`."""
+    """Base class of the transforms: `transform(sample, rng)` returns a new array.
+
+    Subclasses implement `__call__(sample, rng=None)`; the constructor arguments are shown in
+    `repr`. The arguments of a call:
+
+    Args:
+        sample: array `[M, T, V, C]`.
+        rng: `numpy.random.Generator` or `None`. Required by the random transforms.
+
+    Example:
+        >>> class Flip(Transform):
+        ...     def __call__(self, sample, rng=None):
+        ...         return -sample
+        >>> Flip()(np.ones((1, 2, 3, 2))).shape
+        (1, 2, 3, 2)
+    """
 
     def __call__(self, sample, rng=None):
         raise NotImplementedError
@@ -42,7 +57,16 @@ class Transform:
 
 
 class Compose(Transform):
-    """Apply `transforms` in order, all with the same generator."""
+    """Apply `transforms` in order, all with the same generator.
+
+    Args:
+        transforms: sequence of `Transform` (or callables `f(sample, rng)`).
+
+    Example:
+        >>> pipeline = Compose([UniformSample(4), CenterOnJoint("kinect20")])
+        >>> pipeline(np.ones((1, 10, 20, 3), "float32")).shape
+        (1, 4, 20, 3)
+    """
 
     def __init__(self, transforms):
         self.transforms = list(transforms)
@@ -54,9 +78,20 @@ class Compose(Transform):
 
 
 class UniformSample(Transform):
-    """PYSKL's UniformSampleFrames: `num_frames` frames, one from each of `num_frames` equal
-    segments; a random frame per segment when `train`, the segment middles otherwise.
-    Clips shorter than `num_frames` loop (from a random start when `train`, else from 0)."""
+    """PYSKL's UniformSampleFrames: one frame from each of `num_frames` equal segments.
+
+    A random frame per segment when `train`, the segment middles otherwise. Clips shorter than
+    `num_frames` loop (from a random start when `train`, else from 0).
+
+    Args:
+        num_frames: int. Frames of the output.
+        train: bool. Random frames (needs `rng`) instead of the segment middles.
+
+    Example:
+        >>> sample = np.arange(10, dtype="float32").reshape(1, 10, 1, 1)
+        >>> UniformSample(5)(sample)[0, :, 0, 0].tolist()
+        [1.0, 3.0, 5.0, 7.0, 9.0]
+    """
 
     def __init__(self, num_frames, train=False):
         if int(num_frames) < 1:
@@ -82,9 +117,18 @@ class UniformSample(Transform):
 
 
 class PadPersons(Transform):
-    """Exactly `num_persons` persons: the most active by motion energy (squared frame-to-frame
-    displacement of joints detected in both frames, summed) in their original order; persons
-    missing are zeros."""
+    """Exactly `num_persons` persons: extra ones dropped, missing ones all-zero.
+
+    The persons kept are the most active by motion energy (squared frame-to-frame displacement
+    of joints detected in both frames, summed), in their original order.
+
+    Args:
+        num_persons: int. Persons of the output.
+
+    Example:
+        >>> PadPersons(2)(np.ones((1, 4, 20, 3))).shape
+        (2, 4, 20, 3)
+    """
 
     def __init__(self, num_persons):
         if int(num_persons) < 1:
@@ -105,9 +149,18 @@ class PadPersons(Transform):
 
 
 class Normalize2D(Transform):
-    """x and y (channels 0, 1) to [-1, 1]: by `image_size` `(width, height)` when given
-    (`2 * x / width - 1`), else by the sample's own bounding box (its centre to 0, its
-    longer side to [-1, 1], aspect kept). Undetected joints stay 0."""
+    """x and y (channels 0, 1) to [-1, 1]; undetected joints stay 0.
+
+    Args:
+        image_size: pair of numbers `(width, height)` or `None`. With it, `2 * x / width - 1`;
+            without, the sample's own bounding box (its centre to 0, its longer side to
+            [-1, 1], aspect kept).
+
+    Example:
+        >>> sample = np.array([[[[10.0, 20.0], [30.0, 60.0]]]])  # M = T = 1, V = 2
+        >>> Normalize2D((40, 80))(sample)[0, 0].tolist()
+        [[-0.5, -0.5], [0.5, 0.5]]
+    """
 
     def __init__(self, image_size=None):
         self.image_size = None if image_size is None else tuple(float(s) for s in image_size)
@@ -130,8 +183,18 @@ class Normalize2D(Transform):
 
 
 class CenterOnJoint(Transform):
-    """Subtract the layout's centre joint, taken in the first frame where it is detected
-    (first such person), from every detected joint of every person."""
+    """Subtract the layout's centre joint from every detected joint of every person.
+
+    The centre is taken in the first frame where it is detected (first such person).
+
+    Args:
+        layout: str or `SkeletonLayout`. Gives the centre joint and a score channel.
+
+    Example:
+        >>> sample = np.ones((1, 2, 20, 3), "float32")
+        >>> float(np.abs(CenterOnJoint("kinect20")(sample)).max())
+        0.0
+    """
 
     def __init__(self, layout):
         self.layout = get_layout(layout)
@@ -167,8 +230,17 @@ def _apply_linear(sample, matrix):
 
 
 class RandomRotation(Transform):
-    """Rotate by angles uniform in `[-max_degrees, max_degrees]`: about x, y and z for 3D
-    (3 or more coordinates), in the image plane for 2D. `layout`: tells a score channel."""
+    """Rotate by random angles: about x, y and z in 3D, in the image plane in 2D.
+
+    Args:
+        max_degrees: float. Angles are uniform in `[-max_degrees, max_degrees]`.
+        layout: str, `SkeletonLayout` or `None`. Tells a score channel, which is kept.
+
+    Example:
+        >>> sample = np.ones((1, 4, 20, 3), "float32")
+        >>> RandomRotation(15)(sample, np.random.default_rng(0)).shape
+        (1, 4, 20, 3)
+    """
 
     def __init__(self, max_degrees, layout=None):
         self.max_degrees = float(max_degrees)
@@ -185,8 +257,18 @@ class RandomRotation(Transform):
 
 
 class RandomScale(Transform):
-    """Multiply all coordinates by one factor uniform in `[low, high]`. `layout`: tells a score
-    channel, which is kept."""
+    """Multiply all coordinates by one random factor.
+
+    Args:
+        low: float. Smallest factor (> 0).
+        high: float. Largest factor.
+        layout: str, `SkeletonLayout` or `None`. Tells a score channel, which is kept.
+
+    Example:
+        >>> scaled = RandomScale(2, 2)(np.ones((1, 1, 1, 3)), np.random.default_rng(0))
+        >>> scaled[0, 0, 0].tolist()
+        [2.0, 2.0, 2.0]
+    """
 
     def __init__(self, low, high, layout=None):
         if not 0 < low <= high:
@@ -204,7 +286,16 @@ class RandomScale(Transform):
 
 class RandomShear(Transform):
     """Shear x, y (and z): off-diagonal terms of the identity uniform in `[-amount, amount]`.
-    `layout`: tells a score channel, which is kept."""
+
+    Args:
+        amount: float. Largest off-diagonal term.
+        layout: str, `SkeletonLayout` or `None`. Tells a score channel, which is kept.
+
+    Example:
+        >>> sample = np.ones((1, 4, 20, 3), "float32")
+        >>> RandomShear(0.2)(sample, np.random.default_rng(0)).shape
+        (1, 4, 20, 3)
+    """
 
     def __init__(self, amount, layout=None):
         self.amount = float(amount)
@@ -218,8 +309,17 @@ class RandomShear(Transform):
 
 
 class JointNoise(Transform):
-    """Add Gaussian noise of standard deviation `std` to every detected joint's coordinates.
-    `layout`: tells a score channel, which is kept."""
+    """Add Gaussian noise to every detected joint's coordinates.
+
+    Args:
+        std: float. Standard deviation of the noise.
+        layout: str, `SkeletonLayout` or `None`. Tells a score channel, which is kept.
+
+    Example:
+        >>> sample = np.zeros((1, 4, 20, 3), "float32")  # nothing detected: nothing changes
+        >>> float(np.abs(JointNoise(0.01)(sample, np.random.default_rng(0))).max())
+        0.0
+    """
 
     def __init__(self, std, layout=None):
         self.std = float(std)
@@ -234,9 +334,18 @@ class JointNoise(Transform):
 
 
 class Bone(Transform):
-    """Bone vectors: `x[child] - x[parent]` for each of the layout's `(child, parent)` edges;
-    joints without a parent (the centre joint of the built-in layouts) become 0. A score
-    channel becomes the mean of the two ends' scores (as PYSKL's `JointToBone`)."""
+    """Bone vectors: `x[child] - x[parent]` for each of the layout's `(child, parent)` edges.
+
+    Joints without a parent (the centre joint of the built-in layouts) become 0. A score
+    channel becomes the mean of the two ends' scores (as PYSKL's `JointToBone`).
+
+    Args:
+        layout: str or `SkeletonLayout`. Gives the edges; must match the sample's joints.
+
+    Example:
+        >>> Bone("kinect20")(np.ones((1, 4, 20, 3), "float32")).shape
+        (1, 4, 20, 3)
+    """
 
     def __init__(self, layout):
         self.layout = get_layout(layout)
@@ -254,8 +363,17 @@ class Bone(Transform):
 
 
 class Motion(Transform):
-    """Frame differences `x[t + 1] - x[t]`; the last frame is 0. With a `layout`, a score
-    channel becomes the mean of the two frames' scores (as PYSKL's `ToMotion`)."""
+    """Frame differences `x[t + 1] - x[t]`; the last frame is 0.
+
+    Args:
+        layout: str, `SkeletonLayout` or `None`. With it, a score channel becomes the mean of
+            the two frames' scores (as PYSKL's `ToMotion`).
+
+    Example:
+        >>> sample = np.arange(3, dtype="float32").reshape(1, 3, 1, 1)
+        >>> Motion()(sample)[0, :, 0, 0].tolist()
+        [1.0, 1.0, 0.0]
+    """
 
     def __init__(self, layout=None):
         self.layout = None if layout is None else get_layout(layout)
@@ -269,13 +387,28 @@ class Motion(Transform):
 
 
 def training_transform(layout, num_frames, num_channels, augment=True):
-    """The training pipeline of the command line and the presets: random temporal sampling (one
-    random frame per segment); with `augment`, a random rotation (up to 15 degrees about each
-    axis in 3D, 10 in the image plane in 2D) and scale (0.9 to 1.1); then centring on the
-    layout's centre joint. A confidence score (`num_channels = layout.num_dims + 1`) is kept
-    as it is. On MSR Action3D (60 epochs, seed 0, `docs/results.md`) the rotation
-    and scale raised test top-1 from 71.4% to 77.7%; twice the angles plus a shear gave 60.8%
-    (too strong for that budget)."""
+    """The training pipeline of the command line and the presets.
+
+    Random temporal sampling (one random frame per segment); with `augment`, a random rotation
+    (up to 15 degrees about each axis in 3D, 10 in the image plane in 2D) and scale (0.9 to
+    1.1); then centring on the layout's centre joint. A confidence score
+    (`num_channels = layout.num_dims + 1`) is kept as it is. Its effect on accuracy:
+    docs/results.md.
+
+    Args:
+        layout: str or `SkeletonLayout`.
+        num_frames: int. Frames per sample.
+        num_channels: int. Channels of the samples (coordinates, then an optional score).
+        augment: bool. Add the random rotation and scale.
+
+    Returns:
+        A `Compose` to call as `transform(sample, rng)`.
+
+    Example:
+        >>> transform = training_transform("kinect20", 16, 3)
+        >>> transform(np.ones((1, 40, 20, 3), "float32"), np.random.default_rng(0)).shape
+        (1, 16, 20, 3)
+    """
     layout = get_layout(layout)
     coordinates = layout.coordinate_channels(num_channels)
     steps = [UniformSample(num_frames, train=True)]
@@ -286,8 +419,24 @@ def training_transform(layout, num_frames, num_channels, augment=True):
 
 
 def prepare_sample(sample, num_frames, num_persons, transform=None, rng=None):
-    """`transform(sample, rng)`, then test-mode `UniformSample(num_frames)` and
-    `PadPersons(num_persons)` (no-ops when the transform already gave those sizes)."""
+    """`transform(sample, rng)`, then test-mode `UniformSample` and `PadPersons`.
+
+    The last two are no-ops when the transform already gave those sizes.
+
+    Args:
+        sample: array `[M, T, V, C]`.
+        num_frames: int. Frames of the result.
+        num_persons: int. Persons of the result.
+        transform: `Transform` or `None`. Applied first.
+        rng: `numpy.random.Generator` or `None`. Passed to `transform`.
+
+    Returns:
+        A float32 array `[num_persons, num_frames, V, C]`.
+
+    Example:
+        >>> prepare_sample(np.ones((1, 40, 20, 3)), 16, 2).shape
+        (2, 16, 20, 3)
+    """
     if transform is not None:
         sample = transform(sample, rng)
     sample = PadPersons(num_persons)(UniformSample(num_frames)(sample))

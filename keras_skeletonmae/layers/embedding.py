@@ -6,9 +6,22 @@ from keras import ops
 
 
 def joint_motion(skeletons):
-    """`(..., T, V, C)`: each joint's displacement to the next frame, `x_{t+1} - x_t`, where the
-    joint is detected (not all-zero) in both frames; 0 elsewhere and at the last frame, so
-    padding persons and frames and undetected joints add no spurious jumps."""
+    """Each joint's displacement to the next frame, `x_{t+1} - x_t`.
+
+    Where the joint is not detected (all-zero) in both frames, and at the last frame, the
+    motion is 0, so padding persons and frames and undetected joints add no spurious jumps.
+
+    Args:
+        skeletons: tensor `(..., T, V, C)`, joint coordinates.
+
+    Returns:
+        A tensor of the same shape.
+
+    Example:
+        >>> x = keras.ops.convert_to_tensor([[[1.0, 1.0]], [[2.0, 3.0]]])  # T = 2, V = 1
+        >>> keras.ops.convert_to_numpy(joint_motion(x)).tolist()
+        [[[1.0, 2.0]], [[0.0, 0.0]]]
+    """
     detected = ops.any(ops.not_equal(skeletons, 0), axis=-1, keepdims=True)
     both = ops.logical_and(detected[..., 1:, :, :], detected[..., :-1, :, :])
     step = skeletons[..., 1:, :, :] - skeletons[..., :-1, :, :]
@@ -17,8 +30,22 @@ def joint_motion(skeletons):
 
 
 def joint_bones(skeletons, parents):
-    """`(..., V, C)`: each joint's bone vector `x_v - x_parent(v)` (`parents`: V joint indices),
-    where both ends are detected (not all-zero); 0 elsewhere and at the root, its own parent."""
+    """Each joint's bone vector `x_v - x_parent(v)`.
+
+    0 where either end is not detected (all-zero), and at the root (its own parent).
+
+    Args:
+        skeletons: tensor `(..., V, C)`, joint coordinates.
+        parents: sequence of V ints, each joint's parent (e.g. `SkeletonLayout.parents()`).
+
+    Returns:
+        A tensor of the same shape.
+
+    Example:
+        >>> x = keras.ops.convert_to_tensor([[0.0, 1.0], [2.0, 2.0]])  # V = 2, C = 2
+        >>> keras.ops.convert_to_numpy(joint_bones(x, [0, 0])).tolist()
+        [[0.0, 0.0], [2.0, 1.0]]
+    """
     parents = list(parents)
     skeletons = ops.convert_to_tensor(skeletons)
     detected = ops.any(ops.not_equal(skeletons, 0), axis=-1, keepdims=True)
@@ -32,7 +59,7 @@ class SkeletonEmbedding(keras.layers.Layer):
     """Embeds each joint's coordinates: `(..., T, V, C) -> (..., T, V, D)`.
 
     The paper's learnable linear map from a joint's (x, y[, z]) to D features. Two additions of
-    ours, on MSR Action3D each worth points of accuracy (docs/results.md): with `bone_parents`,
+    ours (docs/architecture.md): with `bone_parents`,
     the map also takes the joint's bone vector (`joint_bones`, the input of the field's "bone
     stream"), and with `motion` the frame-to-frame motion of everything before
     (`[x_t, x_{t+1} - x_t]`, see `joint_motion`), since the per-frame graph encoder otherwise
@@ -46,14 +73,16 @@ class SkeletonEmbedding(keras.layers.Layer):
     features carry anything of a hidden one: what the pre-trainer feeds its encoder.
 
     Args:
-        embed_dim: D, the feature size per joint.
-        num_frames: T, required for the position embedding; `None` for no position embedding.
-        kernel_initializer: initializer of the linear map.
-        motion: also embed each joint's frame-to-frame motion.
-        bone_parents: each joint's parent (V joint indices, e.g. `SkeletonLayout.parents()`)
-            to embed bone vectors too; `None` for none.
-        coordinate_channels: how many leading input channels are coordinates (e.g.
-            `SkeletonLayout.coordinate_channels(C)`); `None`: all of them.
+        embed_dim: int. D, the feature size per joint.
+        num_frames: int or `None`. T, required for the position embedding; `None` for no
+            position embedding.
+        kernel_initializer: str or `keras.initializers.Initializer`. Initializer of the linear
+            map.
+        motion: bool. Also embed each joint's frame-to-frame motion.
+        bone_parents: sequence of V ints or `None`. Each joint's parent (e.g.
+            `SkeletonLayout.parents()`) to embed bone vectors too; `None` for none.
+        coordinate_channels: int or `None`. How many leading input channels are coordinates
+            (e.g. `SkeletonLayout.coordinate_channels(C)`); `None`: all of them.
 
     Example:
         >>> embedding = SkeletonEmbedding(8, bone_parents=(0, 0, 1), coordinate_channels=2)

@@ -30,14 +30,21 @@ class GINConv(keras.layers.Layer):
     GraphMAE.
 
     Args:
-        units: output features per joint.
-        layout: a registered layout name, a `SkeletonLayout`, or its config dict.
-        hidden_units: width of the MLP's hidden layer.
-        epsilon: the initial (or fixed) eps.
-        learnable_epsilon: train eps (GIN-eps) instead of keeping it fixed.
-        directed: messages along child -> parent only, instead of both directions.
-        output_activation: apply BatchNorm -> PReLU to the output.
-        kernel_initializer: initializer of both Dense kernels.
+        units: int. Output features per joint.
+        layout: str, `SkeletonLayout` or dict. A registered layout name, a layout, or its
+            config dict.
+        hidden_units: int. Width of the MLP's hidden layer.
+        epsilon: float. The initial (or fixed) eps.
+        learnable_epsilon: bool. Train eps (GIN-eps) instead of keeping it fixed.
+        directed: bool. Messages along child -> parent only, instead of both directions.
+        output_activation: bool. Apply BatchNorm -> PReLU to the output.
+        kernel_initializer: str or `keras.initializers.Initializer`. Initializer of both
+            Dense kernels.
+
+    Example:
+        >>> layer = GINConv(16, layout="kinect20", hidden_units=32)
+        >>> tuple(layer(keras.ops.ones((2, 8, 20, 4))).shape)  # (batch, frames, joints, D)
+        (2, 8, 20, 16)
     """
 
     def __init__(

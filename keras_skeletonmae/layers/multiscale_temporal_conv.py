@@ -17,10 +17,15 @@ class MultiScaleTemporalConv(keras.layers.Layer):
     T alone ("same" padding, stride 1), so T is preserved.
 
     Args:
-        filters: output channels; divisible by `len(dilations) + 2`.
-        kernel_size: temporal kernel of the dilated branches.
-        dilations: one branch per dilation.
-        residual: add the residual connection.
+        filters: int. Output channels; divisible by `len(dilations) + 2`.
+        kernel_size: int. Temporal kernel of the dilated branches.
+        dilations: sequence of ints. One branch per dilation.
+        residual: bool. Add the residual connection.
+
+    Example:
+        >>> layer = MultiScaleTemporalConv(8)
+        >>> tuple(layer(keras.ops.ones((2, 1, 16, 20, 4))).shape)  # (B, M, T, V, C)
+        (2, 1, 16, 20, 8)
     """
 
     def __init__(self, filters, kernel_size=5, dilations=(1, 2), residual=True, **kwargs):

@@ -25,11 +25,18 @@ class STRLBlock(keras.layers.Layer):
     of the pre-trained encoder), so this layer's config stays plain.
 
     Args:
-        units: output channels (the encoder's input width when another STRL layer follows).
-        person_interaction: `"add"` or `"none"`.
-        combine: `"concat"` or `"add"` (needs `G_E(H)` and `H` of equal width).
-        temporal_kernel_size: kernel of the multi-scale temporal convolution.
-        temporal_dilations: its dilations.
+        units: int. Output channels (the encoder's input width when another STRL layer
+            follows).
+        person_interaction: str. `"add"` or `"none"`.
+        combine: str. `"concat"` or `"add"` (needs `G_E(H)` and `H` of equal width).
+        temporal_kernel_size: int. Kernel of the multi-scale temporal convolution.
+        temporal_dilations: sequence of ints. Its dilations.
+
+    Example:
+        >>> h = keras.ops.ones((2, 2, 16, 20, 8))  # (B, M, T, V, C): 2 persons
+        >>> encoded = keras.ops.ones((2, 2, 16, 20, 8))  # G_E(H), from the caller's encoder
+        >>> tuple(STRLBlock(8)([h, encoded]).shape)
+        (2, 2, 16, 20, 8)
     """
 
     def __init__(

@@ -120,7 +120,10 @@ def supported_targets(source):
     """The layouts data of layout `source` converts to (itself included), sorted.
 
     Args:
-        source: a layout name or `SkeletonLayout`.
+        source: str or `SkeletonLayout`. The data's layout.
+
+    Returns:
+        A sorted list of layout names, `source` included.
 
     Example:
         >>> supported_targets("jhmdb15")
@@ -164,8 +167,8 @@ def conversion_report(source, to):
     """How `convert_layout` builds each joint of `to` from layout `source`.
 
     Args:
-        source: the data's layout (name or `SkeletonLayout`).
-        to: the target layout (name or `SkeletonLayout`).
+        source: str or `SkeletonLayout`. The data's layout.
+        to: str or `SkeletonLayout`. The target layout.
 
     Returns:
         dict with the `"source"` and `"target"` layout names, `"copied"`: target joint -> the
@@ -198,8 +201,8 @@ def convert_layout(data, to):
     count is kept: the target layout must take as many coordinates as the data has.
 
     Args:
-        data: a `SkeletonData` whose `layout` is set.
-        to: the target layout, a registered name or a `SkeletonLayout`.
+        data: `SkeletonData`. Samples whose `layout` is set.
+        to: str or `SkeletonLayout`. The target layout.
 
     Returns:
         a new `SkeletonData` with layout `to` and the same samples, labels, ids and splits.

@@ -23,8 +23,9 @@ def guess_layout(num_joints, num_channels, joint_names=None, edges=None):
         num_joints: int, V.
         num_channels: int, C; must equal the layout's `num_dims` (a `num_dims + 1`-th channel
             may be a score or a third coordinate, so it proves nothing).
-        joint_names: optional sequence of the file's joint names, in order.
-        edges: optional sequence of the file's bones as joint-index pairs, either orientation.
+        joint_names: sequence of str or `None`. The file's joint names, in order.
+        edges: sequence of int pairs or `None`. The file's bones as joint indices, either
+            orientation.
 
     Returns:
         `(name, None)` when exactly one built-in layout agrees with all the evidence, else

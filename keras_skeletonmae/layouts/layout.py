@@ -12,18 +12,21 @@ class SkeletonLayout:
     Immutable once built; equal layouts compare and hash equal.
 
     Args:
-        name: the name it is registered and stored in model configs under.
-        edges: bones as `(child, parent)` joint-index pairs, 0-based; the child is the joint
-            farther from the centre. Graph messages use both directions unless asked otherwise
-            (see `adjacency`).
-        parts: ordered mapping (or sequence of pairs) of body-part name -> joint indices; parts
-            are disjoint and cover every joint (SkeletonMAE masks whole parts).
-        center: the joint used to centre 3D skeletons.
-        joint_names: one name per joint; default `joint_0`, `joint_1`, ...
-        num_joints: V; default 1 + the largest index in `edges` and `parts`.
-        num_dims: 2 or 3, the coordinates per joint the layout's sources give (2 for image
-            keypoints, 3 for depth-camera skeletons), or None when either is possible. Data of
-            this layout with `num_dims + 1` channels carries a confidence score as its last one.
+        name: str. The name it is registered and stored in model configs under.
+        edges: sequence of `(child, parent)` int pairs. Bones as 0-based joint indices; the
+            child is the joint farther from the centre. Graph messages use both directions
+            unless asked otherwise (see `adjacency`).
+        parts: mapping (or sequence of pairs) of str -> sequence of ints. Body-part name ->
+            joint indices, ordered; parts are disjoint and cover every joint (SkeletonMAE masks
+            whole parts).
+        center: int. The joint used to centre skeletons.
+        joint_names: sequence of str or `None`. One name per joint; default `joint_0`,
+            `joint_1`, ...
+        num_joints: int or `None`. V; default 1 + the largest index in `edges` and `parts`.
+        num_dims: int or `None`. 2 or 3, the coordinates per joint the layout's sources give
+            (2 for image keypoints, 3 for depth-camera skeletons), or `None` when either is
+            possible. Data of this layout with `num_dims + 1` channels carries a confidence
+            score as its last one.
 
     Example:
         >>> layout = SkeletonLayout("stick3", edges=[(1, 0), (2, 1)], center=0,
@@ -223,7 +226,21 @@ _REGISTRY = {}
 
 
 def register_layout(layout, overwrite=False):
-    """Make `layout` available by its name everywhere a layout is accepted; returns it."""
+    """Make `layout` available by its name everywhere a layout is accepted.
+
+    Args:
+        layout: `SkeletonLayout`. The layout to register.
+        overwrite: bool. Replace a layout registered under the same name.
+
+    Returns:
+        The layout.
+
+    Example:
+        >>> stick = SkeletonLayout("stick3_example", edges=[(1, 0), (2, 1)], center=0,
+        ...                        parts={"upper": [0, 1], "lower": [2]})
+        >>> get_layout(register_layout(stick, overwrite=True).name).num_joints
+        3
+    """
     if not isinstance(layout, SkeletonLayout):
         raise TypeError(f"register_layout expects a SkeletonLayout, got {type(layout).__name__}.")
     if layout.name in _REGISTRY and not overwrite:
@@ -239,12 +256,32 @@ def _unregister_layout(name):
 
 
 def list_layouts():
-    """Names of the registered layouts, sorted."""
+    """Names of the registered layouts, sorted.
+
+    Returns:
+        A list of str.
+
+    Example:
+        >>> "kinect20" in list_layouts()
+        True
+    """
     return sorted(_REGISTRY)
 
 
 def get_layout(layout):
-    """A `SkeletonLayout` from a registered name, a `SkeletonLayout`, or a layout config dict."""
+    """A `SkeletonLayout` from a registered name, a `SkeletonLayout`, or a layout config dict.
+
+    Args:
+        layout: str, `SkeletonLayout` or dict. What to resolve.
+
+    Returns:
+        A `SkeletonLayout`.
+
+    Example:
+        >>> layout = get_layout("coco17")
+        >>> layout.num_joints, layout.num_dims
+        (17, 2)
+    """
     if isinstance(layout, SkeletonLayout):
         return layout
     if isinstance(layout, dict):
@@ -257,7 +294,18 @@ def get_layout(layout):
 
 
 def layout_to_config_value(layout):
-    """What model configs store: the name of a registered layout, else the layout's full config."""
+    """What model configs store: the name of a registered layout, else the layout's config.
+
+    Args:
+        layout: `SkeletonLayout`.
+
+    Returns:
+        A str (the registered name) or a dict (`layout.get_config()`).
+
+    Example:
+        >>> layout_to_config_value(get_layout("kinect20"))
+        'kinect20'
+    """
     if _REGISTRY.get(layout.name) == layout:
         return layout.name
     return layout.get_config()

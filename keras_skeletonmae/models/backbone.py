@@ -19,20 +19,30 @@ class SkeletonMAEBackbone(FunctionalModel):
     (each frame graph learns its time index), so it is trained in both phases.
 
     Args:
-        layout: a registered layout name, a `SkeletonLayout`, or its config dict.
-        num_channels: C, coordinates per joint (2 or 3, +1 with a confidence score).
-        num_frames: T, frames per sequence.
-        num_persons: M, persons per sequence.
-        embed_dim: D, the embedding and encoder width (64 in the paper).
-        num_layers: L_D, GIN encoder layers (3 in the paper).
-        hidden_dim: width of each GIN layer's MLP.
-        learnable_epsilon: train GIN's eps instead of keeping it at 0.
-        motion: embed each joint's frame-to-frame motion with its coordinates (see
-            `SkeletonEmbedding`; not in the paper). The command line's recipe turns it on: on
-            MSR Action3D it added 5-9 points of test top-1 from scratch (docs/results.md).
-        bones: embed each joint's bone vector (to its parent in the layout) too, and with
+        layout: str, `SkeletonLayout` or dict. A registered layout name, a layout, or its
+            config dict.
+        num_channels: int. C, coordinates per joint (2 or 3, +1 with a confidence score).
+        num_frames: int. T, frames per sequence.
+        num_persons: int. M, persons per sequence.
+        embed_dim: int. D, the embedding and encoder width (64 in the paper).
+        num_layers: int. L_D, GIN encoder layers (3 in the paper).
+        hidden_dim: int. Width of each GIN layer's MLP.
+        learnable_epsilon: bool. Train GIN's eps instead of keeping it at 0.
+        motion: bool. Embed each joint's frame-to-frame motion with its coordinates (see
+            `SkeletonEmbedding`; not in the paper). The command line's recipe turns it on
+            (its effect: docs/results.md).
+        bones: bool. Embed each joint's bone vector (to its parent in the layout) too, and with
             `motion` the bones' motion (see `SkeletonEmbedding`; not in the paper).
-        dtype: dtype policy of every layer, e.g. `"mixed_bfloat16"`.
+        dtype: str or `keras.DTypePolicy`. Dtype policy of every layer, e.g.
+            `"mixed_bfloat16"`.
+
+    Example:
+        >>> import numpy as np
+        >>> backbone = SkeletonMAEBackbone(layout="kinect20", num_channels=3, num_frames=16,
+        ...                                num_persons=1, embed_dim=16, num_layers=1,
+        ...                                hidden_dim=32)
+        >>> backbone.predict(np.zeros((2, 1, 16, 20, 3)), verbose=0).shape
+        (2, 1, 16, 20, 16)
     """
 
     def __init__(

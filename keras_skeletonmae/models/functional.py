@@ -12,8 +12,12 @@ def xla_jit_compile():
     too (`benchmarks/README.md`), but it is a choice a user makes, not one `compile` makes for
     them. The command line's `--jit-compile auto` and the benchmarks use it.
 
+    Returns:
+        `True` or `"auto"`, for `compile(jit_compile=...)`.
+
     Example:
-        >>> model.compile(optimizer="adam", jit_compile=xla_jit_compile())  # doctest: +SKIP
+        >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+        >>> model.compile(optimizer="adam", loss="mse", jit_compile=xla_jit_compile())
     """
     if keras.backend.backend() == "torch":
         return "auto"
@@ -33,6 +37,20 @@ class FunctionalModel(keras.Model):
     are reachable through the functional graph all the same. From then on, `torch.nn.Module`
     must see every assignment, Keras's own `_torch_params` above all (its `zero_grad` reaches the
     variables through it; bypassing it lets gradients accumulate across steps).
+
+    Args:
+        inputs: the functional graph's inputs, as for `keras.Model`.
+        outputs: its outputs.
+        **kwargs: passed to `keras.Model` (e.g. `name`, `dtype`).
+
+    Example:
+        >>> class Doubler(FunctionalModel):
+        ...     def __init__(self, **kwargs):
+        ...         self.scale = keras.layers.Rescaling(2.0)  # a layer set before __init__
+        ...         inputs = keras.Input((3,))
+        ...         super().__init__(inputs, self.scale(inputs), **kwargs)
+        >>> Doubler().predict(keras.ops.ones((1, 3)), verbose=0).tolist()
+        [[2.0, 2.0, 2.0]]
     """
 
     def __setattr__(self, name, value):
