@@ -1,8 +1,10 @@
 import json
 import os
+import re
 import sys
 import types
 
+import h5py
 import keras
 import numpy as np
 import pytest
@@ -68,21 +70,45 @@ def test_weighted_presets_predict_the_same_on_every_backend(name):
         np.testing.assert_allclose(got, reference["predictions"], rtol=1e-4, atol=1e-4)
 
 
-@pytest.mark.parametrize("make", ["backbone", "pretrainer", "classifier"])
-def test_save_to_preset_round_trip(tmp_path, rng, make):
-    backbone = kinect_backbone()
-    model = {
+def make_model(make, backbone):
+    return {
         "backbone": lambda: backbone,
         "pretrainer": lambda: SkeletonMAEPretrainer(backbone, target_window=3, seed=4),
         "classifier": lambda: SkeletonClassifier(backbone, num_classes=5, num_strl_layers=2),
+        "linear_probe": lambda: SkeletonClassifier(backbone, num_classes=5, freeze_backbone=True),
     }[make]()
+
+
+def h5_contents(path):
+    """Every group and dataset name of an h5 file, and the `path` attributes of its datasets."""
+    names, paths = [], []
+
+    def visit(name, item):
+        names.append(name)
+        if isinstance(item, h5py.Dataset) and "path" in item.attrs:
+            paths.append(item.attrs["path"])
+
+    with h5py.File(path, "r") as f:
+        f.visititems(visit)
+    return names, paths
+
+
+@pytest.mark.parametrize("make", ["backbone", "pretrainer", "classifier", "linear_probe"])
+def test_save_to_preset_round_trip(tmp_path, rng, make):
+    backbone = kinect_backbone()
+    model = make_model(make, backbone)
     x = x_batch(rng)
-    if make == "classifier":
+    if make == "backbone":  # a compiled model with optimizer state, which is not saved
+        model.compile(optimizer="adam", loss="mse")
+        model.optimizer.build(model.trainable_variables)
+    elif make != "pretrainer":
         model.fit(x, np.arange(3), epochs=1, verbose=0)  # weights that are not the initial ones
     model.save_to_preset(tmp_path, metadata={"data": "test"})
     metadata = json.loads((tmp_path / "metadata.json").read_text())
     assert metadata["data"] == "test" and metadata["layout"] == "kinect20"
     assert metadata["parameter_count"] == backbone.count_params()
+    for weights_file in tmp_path.glob("*.h5"):
+        assert not any("optimizer" in name for name in h5_contents(weights_file)[0])
     loaded = type(model).from_preset(str(tmp_path))
     assert type(loaded) is type(model)
     assert loaded.get_config() == model.get_config()
@@ -90,8 +116,58 @@ def test_save_to_preset_round_trip(tmp_path, rng, make):
     assert expected.keys() == got.keys()
     for path in expected:
         np.testing.assert_array_equal(expected[path], got[path], err_msg=path)
+    expected = keras.tree.flatten(model.predict(x, verbose=0))  # the pre-trainer's: a dict
+    for want, have in zip(expected, keras.tree.flatten(loaded.predict(x, verbose=0))):
+        np.testing.assert_array_equal(have, want)
     unweighted = type(model).from_preset(str(tmp_path), load_weights=False)
     assert unweighted.get_config() == model.get_config()
+
+
+@pytest.mark.parametrize("make", ["pretrainer", "classifier", "linear_probe"])
+def test_task_weights_hold_only_the_task_layers_one_group_each(tmp_path, make):
+    model = make_model(make, kinect_backbone())
+    model.save_to_preset(tmp_path)
+    names, paths = h5_contents(tmp_path / "task.weights.h5")
+    backbone_paths = {v.path for v in model.backbone.weights}
+    assert paths and not backbone_paths & set(paths)
+    assert len(paths) == len(model.weights) - len(model.backbone.weights)
+    groups = {name for name in names if "/" not in name}
+    assert groups == {
+        "pretrainer": {"masking", "remask", "decoder"},
+        "classifier": {"strl_0", "strl_1_encoder", "strl_1", "predictions"},
+        "linear_probe": {"predictions"},
+    }[make]
+    saved = preset_io.read_task_weights(tmp_path / "task.weights.h5")
+    for name in groups:
+        assert len(saved[name]) == len(model.get_layer(name).weights)
+
+
+def test_package_uses_no_private_keras_api():
+    package = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                           "keras_skeletonmae")
+    users = []
+    for directory, _, files in os.walk(package):
+        for name in files:
+            if name.endswith(".py"):
+                with open(os.path.join(directory, name)) as f:
+                    if re.search(r"keras\.src\b|from keras import src\b", f.read()):
+                        users.append(os.path.join(directory, name))
+    assert not users
+
+
+def test_a_keras_weights_file_of_the_whole_task_still_loads(tmp_path):
+    """`task.weights.h5` written by `Model.save_weights` (the whole task, backbone included)."""
+    classifier = SkeletonClassifier(kinect_backbone(), num_classes=5, num_strl_layers=2)
+    classifier.save_to_preset(tmp_path)
+    classifier.save_weights(str(tmp_path / "task.weights.h5"))
+    loaded = SkeletonClassifier.from_preset(str(tmp_path))
+    expected = weights_of(classifier)
+    for path, value in weights_of(loaded).items():
+        np.testing.assert_array_equal(value, expected[path], err_msg=path)
+    backbone = kinect_backbone()
+    backbone.load_weights(str(tmp_path / "model.weights.h5"))  # a plain Keras weights file
+    np.testing.assert_array_equal(weights_of(backbone)["embedding/projection/kernel"],
+                                  expected["embedding/projection/kernel"])
 
 
 def test_num_classes_reinitialises_only_the_head(tmp_path, rng):
@@ -108,6 +184,8 @@ def test_num_classes_reinitialises_only_the_head(tmp_path, rng):
             assert value.shape[-1] == 9
         else:
             np.testing.assert_array_equal(value, old[path], err_msg=path)
+    with pytest.raises(ValueError, match=r"task.weights.h5 give layer 'strl_0' weights of shapes"):
+        SkeletonClassifier.from_preset(str(tmp_path), temporal_kernel_size=3)
 
 
 def test_classifier_around_a_backbone_preset_needs_num_classes(tmp_path):

@@ -108,13 +108,32 @@ class SkeletonMAEBackbone(FunctionalModel):
     @classmethod
     def from_preset(cls, preset, load_weights=True, **kwargs):
         """A backbone from a built-in preset name, a preset directory, or an `hf://` /
-        `kaggle://` handle. `kwargs` override constructor arguments: another `layout` or
-        `num_frames` keeps the pre-trained weights (GIN weights do not depend on the joint count;
-        the position embedding is resampled), another `num_channels` is an error."""
+        `kaggle://` handle.
+
+        Args:
+            preset: str or `os.PathLike`, the preset.
+            load_weights: bool, load `model.weights.h5`; `False` builds the architecture
+                untrained.
+            **kwargs: constructor arguments to override: another `layout` or `num_frames` keeps
+                the pre-trained weights (GIN weights do not depend on the joint count; the
+                position embedding is resampled), another `num_channels`, `motion` or `bones`
+                is an error.
+
+        Example:
+            >>> backbone = SkeletonMAEBackbone.from_preset("skeletonmae_kinect20_msr", layout="ntu25")
+        """
         return preset_io.load_backbone(preset, load_weights, **kwargs)
 
     def save_to_preset(self, preset_dir, metadata=None):
-        """Write `config.json`, `model.weights.h5` and `metadata.json` (plus `metadata`)."""
+        """Write `config.json`, `model.weights.h5` (no optimizer state) and `metadata.json`.
+
+        Args:
+            preset_dir: str or `pathlib.Path`, the directory (created if missing).
+            metadata: dict added to `metadata.json` (data, recipe, results), or `None`.
+
+        Example:
+            >>> backbone.save_to_preset("my_backbone", metadata={"data": "NTU RGB+D"})  # doctest: +SKIP
+        """
         preset_io.save_preset(self, preset_dir, metadata)
 
     def copy_encoder(self, name):

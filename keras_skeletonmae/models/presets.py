@@ -1,10 +1,36 @@
 """Preset directories: find them (built-in name, local directory, hub handle), save and load them.
 
-A preset directory holds `config.json` (the backbone), `metadata.json`, and optionally
-`model.weights.h5` (backbone weights), `task.json` (a pre-trainer or classifier around that
-backbone) and `task.weights.h5` (all of the task's weights). Built-in presets are the
-sub-directories of the top-level `presets/` folder, shipped in the wheel as
-`keras_skeletonmae.presets`.
+A preset directory holds:
+
+- `config.json`: the backbone, `keras.saving.serialize_keras_object(backbone)`.
+- `metadata.json`: versions, parameter counts, layout, and what the caller adds (data, recipe).
+- `model.weights.h5` (optional): the backbone's weights, written by `Model.save_weights`, so
+  `backbone.load_weights` reads it too. Never any optimizer state.
+- `task.json` (optional): a pre-trainer or classifier around that backbone, its config without
+  the backbone.
+- `task.weights.h5` (with `task.json`): the weights of the task's own layers only, the backbone's
+  being in `model.weights.h5` once. Loading builds the backbone from `model.weights.h5`, the task
+  around it, then assigns each task layer its weights.
+
+`task.weights.h5` has one HDF5 group per task-owned top-level layer, named as the layer
+(`strl_0`, `strl_1_encoder`, `predictions`, `decoder`, ...; the root attribute `format` is
+`TASK_WEIGHTS_FORMAT`). A group holds the layer's `layer.weights` as datasets `"0"`, `"1"`, ...
+in that order, each with its variable's `path` as attribute, and the layer's class name as
+attribute `class_name`. Weights are thus addressed by layer name, not by a task's structure: a
+model holding layers named as another task's (a classifier built around a pre-trainer preset
+whose STRL layers are named `strl_0`, ...) takes every saved layer of the same name, the
+others staying as built:
+
+    path = directory / TASK_WEIGHTS_FILE
+    assign_task_weights(classifier, read_task_weights(path), path, skip=("predictions/",))
+
+A `task.weights.h5` without that `format` attribute is read as Keras's `save_weights` file of
+the whole task, backbone included: its task layers' weights are taken from a copy of the saved
+task loaded from it. `save_to_preset` always writes the per-layer format, so loading such a
+preset and saving it again converts it.
+
+Built-in presets are the sub-directories of the top-level `presets/` folder, shipped in the
+wheel as `keras_skeletonmae.presets`.
 """
 
 import importlib
@@ -12,8 +38,10 @@ import importlib.resources
 import inspect
 import json
 import os
+import warnings
 from pathlib import Path
 
+import h5py
 import keras
 import numpy as np
 
@@ -24,6 +52,7 @@ METADATA_FILE = "metadata.json"
 WEIGHTS_FILE = "model.weights.h5"
 TASK_CONFIG_FILE = "task.json"
 TASK_WEIGHTS_FILE = "task.weights.h5"
+TASK_WEIGHTS_FORMAT = "keras_skeletonmae.task_layers.1"
 HUB_CLIENTS = {  # scheme -> (module, pip package, download function)
     "hf://": ("huggingface_hub", "huggingface_hub", lambda m, h: m.snapshot_download(repo_id=h)),
     "kaggle://": ("kagglehub", "kagglehub", lambda m, h: m.model_download(h)),
@@ -31,7 +60,15 @@ HUB_CLIENTS = {  # scheme -> (module, pip package, download function)
 
 
 def builtin_presets_dir():
-    """The folder of built-in presets: the installed package data, else the source checkout's."""
+    """The folder of built-in presets: the installed package data, else the source checkout's.
+
+    Returns:
+        `pathlib.Path` of the folder.
+
+    Example:
+        >>> (builtin_presets_dir() / "skeletonmae_coco17_base").is_dir()
+        True
+    """
     try:
         return Path(str(importlib.resources.files("keras_skeletonmae.presets")))
     except ModuleNotFoundError:
@@ -39,20 +76,42 @@ def builtin_presets_dir():
 
 
 class PresetListing:
-    """`Class.presets`: name -> metadata of the built-in presets `Class.from_preset` accepts."""
+    """`Class.presets`: name -> metadata of the built-in presets `Class.from_preset` accepts.
+
+    Example:
+        >>> "skeletonmae_coco17_base" in SkeletonMAEBackbone.presets  # doctest: +SKIP
+        True
+    """
 
     def __get__(self, instance, owner):
         return builtin_presets()
 
 
 def builtin_presets():
-    """Name -> metadata of every built-in preset, sorted by name."""
+    """Name -> metadata of every built-in preset, sorted by name.
+
+    Returns:
+        dict of preset name -> its `metadata.json` content.
+
+    Example:
+        >>> builtin_presets()["skeletonmae_coco17_base"]["layout"]
+        'coco17'
+    """
     root = builtin_presets_dir()
     names = sorted(p.name for p in root.iterdir() if (p / METADATA_FILE).is_file())
     return {name: read_json(root / name / METADATA_FILE) for name in names}
 
 
 def read_json(path):
+    """The content of a preset's JSON file, with a `ValueError` naming it if missing or invalid.
+
+    Args:
+        path: str or `pathlib.Path`, the file.
+
+    Example:
+        >>> read_json(builtin_presets_dir() / "skeletonmae_coco17_base" / CONFIG_FILE)["class_name"]
+        'SkeletonMAEBackbone'
+    """
     try:
         with open(path) as f:
             return json.load(f)
@@ -63,7 +122,19 @@ def read_json(path):
 
 
 def resolve_preset(preset):
-    """The local directory of `preset`: a built-in name, a directory, or `hf://` / `kaggle://`."""
+    """The local directory of `preset`, downloading a hub handle first.
+
+    Args:
+        preset: str or `os.PathLike`, a built-in preset name, a directory, or an `hf://` /
+            `kaggle://` handle (which needs `huggingface_hub` / `kagglehub`).
+
+    Returns:
+        `pathlib.Path` of the preset directory.
+
+    Example:
+        >>> resolve_preset("skeletonmae_coco17_base").name
+        'skeletonmae_coco17_base'
+    """
     preset = os.fspath(preset)
     for scheme, (module, package, download) in HUB_CLIENTS.items():
         if preset.startswith(scheme):
@@ -93,13 +164,30 @@ def resolve_preset(preset):
 
 
 def read_backbone_config(preset):
-    """The `SkeletonMAEBackbone` constructor arguments saved in `preset` (name, directory or
-    hub handle)."""
+    """The `SkeletonMAEBackbone` constructor arguments saved in `preset`.
+
+    Args:
+        preset: str or `os.PathLike`, a preset name, directory or hub handle.
+
+    Example:
+        >>> read_backbone_config("skeletonmae_ntu25_base")["num_channels"]
+        3
+    """
     directory = resolve_preset(preset)
     return read_json(require_file(directory, CONFIG_FILE))["config"]
 
 
 def require_file(directory, name):
+    """`directory / name`, with a `ValueError` saying the preset is incomplete if it is missing.
+
+    Args:
+        directory: `pathlib.Path`, a preset directory.
+        name: str, a file name such as `WEIGHTS_FILE`.
+
+    Example:
+        >>> require_file(resolve_preset("skeletonmae_coco17_base"), CONFIG_FILE).name
+        'config.json'
+    """
     path = Path(directory) / name
     if not path.is_file():
         raise ValueError(f"Preset directory {directory} is incomplete: {name} is missing.")
@@ -107,21 +195,42 @@ def require_file(directory, name):
 
 
 def load_weights(model, path):
-    """Load preset weights (no optimizer state), with an error naming the file if they do not fit."""
-    from keras.src.saving import saving_lib
+    """`model.load_weights(path)`, with a `ValueError` naming the file if they do not fit.
 
+    A compiled `model` whose file holds no optimizer state (a preset's never does) keeps its
+    optimizer as it is, without Keras's warning about it.
+
+    Args:
+        model: a `keras.Model`.
+        path: `pathlib.Path` of a `.weights.h5` file written by `Model.save_weights`.
+
+    Example:
+        >>> backbone = SkeletonMAEBackbone.from_config(read_backbone_config(directory))  # doctest: +SKIP
+        >>> load_weights(backbone, directory / WEIGHTS_FILE)  # doctest: +SKIP
+    """
     try:
-        saving_lib.load_weights_only(model, str(path), objects_to_skip=optimizer_of(model))
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
+            model.load_weights(str(path))
     except Exception as e:
         raise ValueError(f"Preset weights {path} could not be loaded into "
                          f"{type(model).__name__}: {e}") from e
 
 
 def transfer_weights(source, target, skip=()):
-    """Copy variables from `source` to `target` by path, except paths starting with `skip`.
+    """Copy variables from `source` to `target` by variable path.
 
     Shapes must agree, except the temporal position embedding `(T, 1, D)`, which is linearly
-    resampled when the frame count differs.
+    resampled when the frame count differs. Variables of `target` that `source` lacks are left
+    as they are.
+
+    Args:
+        source: a `keras.Model` (or layer) to copy from.
+        target: a `keras.Model` (or layer) to copy into.
+        skip: sequence of str, variable-path prefixes of `target` not to copy.
+
+    Example:
+        >>> transfer_weights(pretrainer, classifier, skip=("predictions/",))  # doctest: +SKIP
     """
     sources = {v.path: v for v in source.weights}
     for variable in target.weights:
@@ -139,7 +248,16 @@ def transfer_weights(source, target, skip=()):
 
 
 def resample_frames(position_embedding, num_frames):
-    """Linear interpolation of a `(T, 1, D)` position embedding to `num_frames` frames."""
+    """Linear interpolation of a `(T, 1, D)` position embedding to `num_frames` frames.
+
+    Args:
+        position_embedding: NumPy array `(T, 1, D)`.
+        num_frames: int, the new T.
+
+    Example:
+        >>> resample_frames(np.zeros((8, 1, 4)), 16).shape
+        (16, 1, 4)
+    """
     old = np.linspace(0.0, 1.0, position_embedding.shape[0])
     new = np.linspace(0.0, 1.0, num_frames)
     flat = position_embedding.reshape(position_embedding.shape[0], -1)
@@ -148,8 +266,20 @@ def resample_frames(position_embedding, num_frames):
 
 
 def check_embedding_inputs(saved_config, overrides, preset):
-    """The embedding's weights fit only the inputs they were trained on: the same channel count,
-    and coordinates with or without their bones and motion as saved."""
+    """Refuse overrides the embedding's weights cannot serve.
+
+    The embedding's weights fit only the inputs they were trained on: the same channel count,
+    and coordinates with or without their bones and motion as saved.
+
+    Args:
+        saved_config: dict, the preset's backbone config.
+        overrides: dict, the backbone arguments the caller changes.
+        preset: the preset as the caller named it (for the error).
+
+    Example:
+        >>> check_embedding_inputs({"num_channels": 3}, {"num_channels": 2}, "p")  # doctest: +SKIP
+        ValueError: Preset 'p' was trained on 3 channels per joint; ...
+    """
     channels = overrides.get("num_channels", saved_config["num_channels"])
     if channels != saved_config["num_channels"]:
         raise ValueError(
@@ -168,11 +298,19 @@ def check_embedding_inputs(saved_config, overrides, preset):
 
 
 def load_backbone(preset, load_weights_=True, **overrides):
-    """A `SkeletonMAEBackbone` from `preset`; `overrides` change constructor arguments.
+    """A `SkeletonMAEBackbone` from `preset`.
 
     The layout may change (GIN weights do not depend on the joint count), and so may
     `num_frames` (the position embedding is resampled); the channel count, `motion` and `bones`
     may not.
+
+    Args:
+        preset: str or `os.PathLike`, a preset name, directory or hub handle.
+        load_weights_: bool, load `model.weights.h5` (else the architecture, untrained).
+        **overrides: backbone constructor arguments to change.
+
+    Example:
+        >>> backbone = load_backbone("skeletonmae_kinect20_msr", num_frames=64)  # doctest: +SKIP
     """
     from keras_skeletonmae.models.backbone import SkeletonMAEBackbone
 
@@ -199,11 +337,23 @@ def load_backbone(preset, load_weights_=True, **overrides):
 
 
 def load_task(cls, preset, load_weights_=True, skip_when_changed=None, **kwargs):
-    """A `cls` task model from `preset`: the saved task when the preset holds a `cls`, else a new
-    one around the preset's backbone. `kwargs` are task or backbone constructor arguments.
+    """A `cls` task model from `preset`.
 
-    `skip_when_changed` maps a task argument to variable-path prefixes that are left freshly
-    initialised when `kwargs` changes that argument (a classifier's head for `num_classes`).
+    The saved task when the preset holds a `cls` (its backbone from `model.weights.h5`, its own
+    layers from `task.weights.h5`), else a new `cls` around the preset's backbone.
+
+    Args:
+        cls: the task class, e.g. `SkeletonClassifier`.
+        preset: str or `os.PathLike`, a preset name, directory or hub handle.
+        load_weights_: bool, load the weights (else the architecture, untrained).
+        skip_when_changed: dict mapping a task argument to `"<layer name>/"` prefixes of the
+            task layers left new when `kwargs` changes that argument (a classifier's head
+            `"predictions/"` for `num_classes`), or `None`.
+        **kwargs: task or backbone constructor arguments.
+
+    Example:
+        >>> load_task(SkeletonClassifier, "skeletonmae_kinect20_msr_classifier",  # doctest: +SKIP
+        ...           skip_when_changed={"num_classes": ("predictions/",)}, num_classes=5)
     """
     from keras_skeletonmae.models.backbone import SkeletonMAEBackbone
 
@@ -217,27 +367,140 @@ def load_task(cls, preset, load_weights_=True, skip_when_changed=None, **kwargs)
         return cls(backbone, **kwargs)
     model = cls.from_config({**saved["config"], **kwargs, "backbone": backbone})
     if load_weights_:
-        source = cls.from_config({**saved["config"], "backbone": load_backbone(directory, False)})
-        load_weights(source, require_file(directory, TASK_WEIGHTS_FILE))
+        path = require_file(directory, TASK_WEIGHTS_FILE)
+        weights = read_task_weights(path)
+        if weights is None:  # a Keras `save_weights` file of the whole task
+            source = cls.from_config({**saved["config"], "backbone": load_backbone(directory, False)})
+            load_weights(source, path)
+            weights = {layer.name: layer.get_weights() for layer in task_layers(source)}
         skip = [
             prefix
             for argument, prefixes in (skip_when_changed or {}).items()
             if argument in kwargs and kwargs[argument] != saved["config"].get(argument)
             for prefix in prefixes
         ]
-        transfer_weights(source, model, skip)
+        assign_task_weights(model, weights, path, skip)
     return model
 
 
+def task_layers(model):
+    """The top-level layers of a task model that hold weights and are not its backbone's.
+
+    Args:
+        model: a task model holding `.backbone`.
+
+    Returns:
+        list of `keras.layers.Layer`, in `model.layers` order.
+
+    Example:
+        >>> [layer.name for layer in task_layers(classifier)]  # doctest: +SKIP
+        ['strl_0', 'strl_1_encoder', 'strl_1', 'predictions']
+    """
+    backbone = model.backbone
+    owned = {id(backbone)} | {id(layer) for layer in backbone.layers}
+    return [layer for layer in model.layers if id(layer) not in owned and layer.weights]
+
+
+def save_task_weights(model, path):
+    """Write the weights of `model`'s own layers (`task_layers`) to `path`, one group per layer.
+
+    Args:
+        model: a task model holding `.backbone`.
+        path: str or `pathlib.Path` of the `.h5` file to write.
+
+    Example:
+        >>> save_task_weights(classifier, "task.weights.h5")  # doctest: +SKIP
+        >>> sorted(read_task_weights("task.weights.h5"))  # doctest: +SKIP
+        ['predictions', 'strl_0', 'strl_1', 'strl_1_encoder']
+    """
+    with h5py.File(path, "w") as f:
+        f.attrs["format"] = TASK_WEIGHTS_FORMAT
+        for layer in task_layers(model):
+            group = f.create_group(layer.name)
+            group.attrs["class_name"] = type(layer).__name__
+            for i, (variable, value) in enumerate(zip(layer.weights, layer.get_weights())):
+                group.create_dataset(str(i), data=value).attrs["path"] = variable.path
+
+
+def read_task_weights(path):
+    """Layer name -> its weights, from a `task.weights.h5` written by `save_task_weights`.
+
+    Args:
+        path: `pathlib.Path` of the file.
+
+    Returns:
+        dict of layer name -> list of NumPy arrays in `layer.weights` order, or `None` when the
+        file is not in this format (a Keras `save_weights` file).
+
+    Example:
+        >>> weights = read_task_weights(directory / TASK_WEIGHTS_FILE)  # doctest: +SKIP
+        >>> classifier.get_layer("strl_0").set_weights(weights["strl_0"])  # doctest: +SKIP
+    """
+    try:
+        with h5py.File(path, "r") as f:
+            if f.attrs.get("format") != TASK_WEIGHTS_FORMAT:
+                return None
+            return {
+                name: [group[str(i)][()] for i in range(len(group))] for name, group in f.items()
+            }
+    except OSError as e:
+        raise ValueError(f"Preset weights {path} could not be read: {e}") from e
+
+
+def assign_task_weights(model, weights, path, skip=()):
+    """Give each of `model`'s own layers (`task_layers`) the saved weights of its name.
+
+    Layers `weights` lacks keep the weights they were built with (STRL layers beyond a saved
+    classifier's `num_strl_layers` start new, their encoder copies from G_E); saved layers
+    `model` lacks are ignored. A layer found under its name must have the saved shapes.
+
+    Args:
+        model: a task model holding `.backbone`.
+        weights: dict of layer name -> list of arrays, as `read_task_weights` returns.
+        path: `pathlib.Path` the weights came from (for errors).
+        skip: sequence of str, `"<layer name>/"` prefixes of layers left as they are.
+
+    Example:
+        >>> path = directory / TASK_WEIGHTS_FILE  # doctest: +SKIP
+        >>> assign_task_weights(classifier, read_task_weights(path), path, ("predictions/",))  # doctest: +SKIP
+    """
+    for layer in task_layers(model):
+        if f"{layer.name}/".startswith(tuple(skip)) or layer.name not in weights:
+            continue
+        expected = [tuple(v.shape) for v in layer.weights]
+        got = [tuple(np.shape(value)) for value in weights[layer.name]]
+        if got != expected:
+            raise ValueError(
+                f"Preset weights {path} give layer '{layer.name}' weights of shapes {got}; "
+                f"{type(model).__name__} needs {expected}."
+            )
+        layer.set_weights(weights[layer.name])
+
+
 def save_preset(model, directory, metadata=None):
-    """Write `model` (a backbone or a task holding `.backbone`) as a preset directory."""
+    """Write `model` as a preset directory (see the module docstring for the files).
+
+    Args:
+        model: a `SkeletonMAEBackbone`, or a task model holding `.backbone`.
+        directory: str or `pathlib.Path`, created if missing.
+        metadata: dict added to `metadata.json` (data, recipe, results), or `None`.
+
+    Example:
+        >>> save_preset(classifier, "my_preset", metadata={"data": "MSR Action3D"})  # doctest: +SKIP
+        >>> SkeletonClassifier.from_preset("my_preset")  # doctest: +SKIP
+    """
     from keras_skeletonmae.models.backbone import SkeletonMAEBackbone
 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     backbone = model if isinstance(model, SkeletonMAEBackbone) else model.backbone
     write_json(directory / CONFIG_FILE, keras.saving.serialize_keras_object(backbone))
-    save_model_weights(backbone, directory / WEIGHTS_FILE)
+    if getattr(backbone, "optimizer", None) is not None:
+        # `save_weights` would store the optimizer's state with the weights; an uncompiled
+        # copy has none.
+        compiled, backbone = backbone, SkeletonMAEBackbone.from_config(backbone.get_config())
+        backbone.set_weights(compiled.get_weights())
+    backbone.save_weights(str(directory / WEIGHTS_FILE))
     info = {
         "keras_skeletonmae_version": __version__,
         "keras_version": keras.__version__,
@@ -247,35 +510,27 @@ def save_preset(model, directory, metadata=None):
         "num_channels": backbone.num_channels,
         "num_frames": backbone.num_frames,
     }
-    if model is not backbone:
+    if not isinstance(model, SkeletonMAEBackbone):
         task = keras.saving.serialize_keras_object(model)
         task["config"].pop("backbone")
         write_json(directory / TASK_CONFIG_FILE, task)
-        save_model_weights(model, directory / TASK_WEIGHTS_FILE)
+        save_task_weights(model, directory / TASK_WEIGHTS_FILE)
         info["task"] = type(model).__name__
         info["task_parameter_count"] = int(model.count_params())
     info.update(metadata or {})
     write_json(directory / METADATA_FILE, info)
 
 
-def save_model_weights(model, path):
-    """`model.save_weights(path)` without the optimizer's state, which a preset does not carry.
-
-    `Model.save_weights` / `load_weights` have no option for that; Keras's implementations of
-    them, `saving_lib.save_weights_only` / `load_weights_only`, do.
-    """
-    from keras.src.saving import saving_lib
-
-    saving_lib.save_weights_only(model, str(path), objects_to_skip=optimizer_of(model))
-
-
-def optimizer_of(model):
-    """`[model.optimizer]` when compiled, else `None` (the `objects_to_skip` of a preset)."""
-    optimizer = getattr(model, "optimizer", None)
-    return [optimizer] if optimizer is not None else None
-
-
 def write_json(path, value):
+    """Write `value` as indented, key-sorted JSON (stable diffs of preset files).
+
+    Args:
+        path: str or `pathlib.Path`.
+        value: a JSON-serialisable object.
+
+    Example:
+        >>> write_json("metadata.json", {"layout": "coco17"})  # doctest: +SKIP
+    """
     with open(path, "w") as f:
         json.dump(value, f, indent=2, sort_keys=True)
         f.write("\n")
