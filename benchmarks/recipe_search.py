@@ -18,6 +18,9 @@ dropout 0.3; `--motion` embeds each joint's motion too, `--bones` its bone vecto
 Adam 1e-3 (or `--learning-rate`) in batches of 16 (or `--batch-size`), pre-training Adam 1e-3
 in batches of 32 (2 random body parts, coordinate target). `--stream bone` trains on bone
 vectors instead of coordinates and `--scores` saves the test scores, for two-stream ensembles.
+`--frozen-warmup` and `--backbone-rate-scale` are `keras_skeletonmae.training.fine_tuning_optimizer`
+(one Adam and one schedule over the whole fine-tuning, the pre-trained layers' BatchNorm in
+training mode during the warm-up); `--frozen-encoder` sets `trainable=False` on them instead.
 """
 
 import argparse
@@ -46,7 +49,7 @@ from keras_skeletonmae.data import (
 from keras_skeletonmae.evaluation import clip_averaged_probabilities
 from keras_skeletonmae.host_memory import retain_freed_memory
 from keras_skeletonmae.models import xla_jit_compile
-from keras_skeletonmae.workflows import adam
+from keras_skeletonmae.training import adam, fine_tuning_optimizer
 
 DATA_DIR = Path(os.environ.get("SKELETONMAE_DATA",
                                Path(__file__).resolve().parents[2] / "shared" / "data"))
@@ -63,20 +66,20 @@ def transform(name, layout, channels):
     return training_transform(layout, FRAMES, channels, augment=name == "rotate")
 
 
-class BackboneScaledAdam(keras.optimizers.Adam):
-    """Adam whose updates of `scaled` variables take `scale` times the learning rate."""
-
-    def __init__(self, scaled, scale, **kwargs):
-        if keras.backend.backend() == "torch":
-            raise ValueError("--backbone-rate-scale needs JAX or TensorFlow (PyTorch's Adam "
-                             "updates all variables in one call)")
-        super().__init__(**kwargs)
-        self._scaled, self._scale = {self._var_key(v) for v in scaled}, scale
-
-    def update_step(self, gradient, variable, learning_rate):
-        if self._var_key(variable) in self._scaled:
-            learning_rate = learning_rate * self._scale
-        super().update_step(gradient, variable, learning_rate)
+def compile_classifier(classifier, args, steps_per_epoch):
+    """Compile `classifier` for `args.finetune_epochs` epochs of `steps_per_epoch` batches:
+    `--frozen-encoder` freezes the embedding and every GIN encoder (`trainable=False`), while
+    `--frozen-warmup` and `--backbone-rate-scale` are `training.fine_tuning_optimizer`'s
+    recipes (one optimizer and schedule for the whole run)."""
+    if args.frozen_encoder:
+        for layer in [classifier.backbone.embedding, classifier.backbone.encoder,
+                      *classifier.encoder_copies]:
+            layer.trainable = False
+    optimizer = fine_tuning_optimizer(
+        classifier, args.learning_rate, args.finetune_epochs * steps_per_epoch,
+        "cosine" if args.cosine else "constant", backbone_rate_scale=args.backbone_rate_scale,
+        frozen_warmup_steps=args.frozen_warmup * steps_per_epoch)
+    classifier.compile(optimizer=optimizer, jit_compile=xla_jit_compile())
 
 
 def with_stream(base, stream, layout):
@@ -107,11 +110,11 @@ def main():
     freezing.add_argument("--frozen-encoder", action="store_true",
                           help="fine-tune with the embedding and every GIN encoder frozen")
     freezing.add_argument("--frozen-warmup", type=int, default=0,
-                          help="epochs at the start of fine-tuning with the embedding and every "
-                               "GIN encoder frozen, then all layers train")
+                          help="epochs at the start of fine-tuning with the embedding's and every "
+                               "GIN encoder's weights frozen, then all layers train")
     parser.add_argument("--backbone-rate-scale", type=float, default=1.0,
                         help="the embedding's and GIN encoders' fine-tuning rate, as a fraction "
-                             "of the rest's (JAX and TensorFlow)")
+                             "of the rest's")
     parser.add_argument("--bones", action="store_true", help="embed each joint's bone too")
     parser.add_argument("--stream", choices=("joint", "bone"), default="joint",
                         help="the input: joint coordinates, or bone vectors instead (a bone "
@@ -159,29 +162,9 @@ def main():
     classifier = SkeletonClassifier(backbone, num_classes=data.num_classes,
                                     num_strl_layers=args.strl_layers, dropout=0.3,
                                     seed=args.seed)
-    pretrained_layers = [backbone.embedding, backbone.encoder, *classifier.encoder_copies]
-
-    def freeze(frozen):
-        for layer in pretrained_layers:
-            layer.trainable = not frozen
-
     labeled = SkeletonDataset(train, args.batch_size, FRAMES, 1, transform=augmentation,
                               shuffle=True, seed=args.seed)
-
-    def compile_for(epochs):
-        optimizer = adam(args.learning_rate, epochs * len(labeled), schedule)
-        if args.backbone_rate_scale != 1:
-            optimizer = BackboneScaledAdam.from_config({
-                **optimizer.get_config(), "scale": args.backbone_rate_scale,
-                "scaled": [v for layer in pretrained_layers for v in layer.trainable_variables]})
-        classifier.compile(optimizer=optimizer, jit_compile=xla_jit_compile())
-
-    freeze(args.frozen_encoder or args.frozen_warmup > 0)
-    if args.frozen_warmup:
-        compile_for(args.frozen_warmup)
-        classifier.fit(labeled, epochs=args.frozen_warmup, verbose=0)
-        freeze(False)
-    compile_for(args.finetune_epochs - args.frozen_warmup)
+    compile_classifier(classifier, args, len(labeled))
     clips_test = test.to_clips(FRAMES, 1, args.test_clips, transform=test_transform)
     x_test = clips_test[0]
     curve = []
@@ -199,8 +182,7 @@ def main():
                     np.save(args.scores, scores)
                 curve.append(test_top1(scores))
 
-    history = classifier.fit(labeled, epochs=args.finetune_epochs,
-                             initial_epoch=args.frozen_warmup, verbose=0,
+    history = classifier.fit(labeled, epochs=args.finetune_epochs, verbose=0,
                              callbacks=[TestAccuracy()])
     clip_top1 = (test_top1(clip_averaged_probabilities(classifier, clips_test))
                  if args.test_clips > 1 else None)

@@ -1,51 +1,45 @@
-"""`benchmarks/recipe_search.py`'s lower backbone rate: `BackboneScaledAdam` moves the scaled
-variables by `scale` times the rate and the others at the full rate."""
+"""`benchmarks/recipe_search.py`'s fine-tuning recipes are the package's
+(`training.fine_tuning_optimizer`), their warm-up counted in epochs of the run's batches."""
+
+import argparse
 
 import keras
-import numpy as np
 import pytest
 
 from helpers import load_benchmark
+from keras_skeletonmae import SkeletonClassifier, SkeletonMAEBackbone
+from keras_skeletonmae.training import FineTuningAdam
 
 
-def _optimizer_class():
-    return load_benchmark("recipe_search").BackboneScaledAdam
+def _compiled(steps_per_epoch=3, **options):
+    keras.utils.set_random_seed(0)
+    backbone = SkeletonMAEBackbone(layout="kinect20", num_channels=3, num_frames=16,
+                                   num_persons=1, embed_dim=16, num_layers=1, hidden_dim=32)
+    classifier = SkeletonClassifier(backbone, num_classes=5, num_strl_layers=2)
+    args = argparse.Namespace(**{
+        "frozen_encoder": False, "frozen_warmup": 0, "backbone_rate_scale": 1.0,
+        "learning_rate": 1e-3, "finetune_epochs": 4, "cosine": True, **options})
+    load_benchmark("recipe_search").compile_classifier(classifier, args, steps_per_epoch)
+    return classifier
 
 
-def _two_layer_model():
-    first, second = keras.layers.Dense(3), keras.layers.Dense(2)
-    model = keras.Sequential([keras.Input((4,)), first, second])
-    return model, first, second
+def test_warmup_and_scale_are_the_package_optimizer():
+    classifier = _compiled(frozen_warmup=2, backbone_rate_scale=0.1)
+    optimizer = classifier.optimizer
+    assert isinstance(optimizer, FineTuningAdam)
+    assert optimizer.frozen_warmup_steps == 2 * 3
+    assert optimizer.backbone_rate_scale == 0.1
+    assert "strl_1_encoder/encoder_gin_0/hidden_dense/kernel" in optimizer.scaled_paths
+    assert optimizer.get_config()["learning_rate"]["config"]["decay_steps"] == 4 * 3
 
 
-@pytest.mark.skipif(keras.backend.backend() == "torch", reason="JAX and TensorFlow only")
-def test_scaled_variables_move_by_the_scaled_rate():
-    optimizer_class = _optimizer_class()
-    rng = np.random.default_rng(0)
-    x, y = rng.normal(size=(16, 4)), rng.normal(size=(16, 2))
-    steps = []
-    for scale in (1.0, 0.5, 0.0):
-        keras.utils.set_random_seed(0)
-        model, first, second = _two_layer_model()
-        before = [v.numpy().copy() for v in model.weights]
-        model.compile(optimizer=optimizer_class(first.trainable_variables, scale,
-                                                learning_rate=0.01), loss="mse")
-        model.train_on_batch(x, y)
-        steps.append([v.numpy() - b for v, b in zip(model.weights, before)])
-    full, half, frozen = steps
-    # Adam's first step is lr * sign-like (m / sqrt(v)): exactly proportional to the rate.
-    for i in (0, 1):  # the first Dense layer's kernel and bias: scaled
-        np.testing.assert_allclose(half[i], 0.5 * full[i], rtol=1e-4, atol=1e-7)
-        np.testing.assert_array_equal(frozen[i], 0.0)
-        assert np.abs(full[i]).max() > 1e-3
-    for i in (2, 3):  # the second layer's: the full rate in every case
-        np.testing.assert_allclose(half[i], full[i], rtol=1e-4, atol=1e-7)
-        np.testing.assert_allclose(frozen[i], full[i], rtol=1e-4, atol=1e-7)
+def test_frozen_encoder_freezes_the_pretrained_layers():
+    classifier = _compiled(frozen_encoder=True)
+    assert not classifier.backbone.embedding.trainable_variables
+    assert not classifier.encoder_copies[0].trainable_variables
+    assert type(classifier.optimizer) is type(keras.optimizers.Adam(1e-3))
 
 
-@pytest.mark.skipif(keras.backend.backend() != "torch", reason="the PyTorch refusal")
-def test_scaled_rate_is_refused_on_torch():
-    optimizer_class = _optimizer_class()
-    _, first, _ = _two_layer_model()
-    with pytest.raises(ValueError, match="JAX or TensorFlow"):
-        optimizer_class(first.trainable_variables, 0.1, learning_rate=0.01)
+def test_warmup_longer_than_the_run_is_refused():
+    with pytest.raises(ValueError, match="longer than the run"):
+        _compiled(frozen_warmup=5)
