@@ -1,4 +1,10 @@
-"""Real `fit` on MSR Action3D (../shared/data): pre-training lowers its loss, fine-tuning learns."""
+"""Real `fit` on MSR Action3D (../shared/data): pre-training lowers its loss, fine-tuning learns.
+
+Several epochs on the whole training split: run on PyTorch only, where these small models train
+without compiling. Every backend fits both models on real data in test_data_dataset.py
+(`test_every_real_source_feeds_pretraining_and_fine_tuning`); what this module adds is that the
+training converges, which depends on the models' maths, not on the backend.
+"""
 
 import keras
 import numpy as np
@@ -7,7 +13,12 @@ import pytest
 from conftest import MSR_FRAMES
 from keras_skeletonmae import SkeletonClassifier, SkeletonMAEBackbone, SkeletonMAEPretrainer
 
-pytestmark = pytest.mark.slow
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(keras.backend.backend() != "torch",
+                       reason="multi-epoch training on real data runs once, on PyTorch; every "
+                              "backend fits on real data in test_data_dataset.py"),
+]
 
 
 def msr_backbone():

@@ -21,6 +21,12 @@ MSR_SHAPE = {"layout": "kinect20", "num_channels": 3, "num_persons": 1}
 TINY = {"embed_dim": 8, "hidden_dim": 16, "num_layers": 1}
 MSR_PRESET = "skeletonmae_kinect20_msr"
 
+# A search builds and fits a model per trial: it runs once, on PyTorch, where these small models
+# train without compiling (the search loop is KerasTuner's and the same on every backend). The
+# hypermodels build on every backend below, and every backend fits on real data elsewhere.
+search_once_on_torch = pytest.mark.skipif(keras.backend.backend() != "torch",
+                                          reason="a real search runs once, on PyTorch")
+
 
 def small(x, y, count, frame_step=4):
     """The first `count` samples, every `frame_step`-th frame."""
@@ -68,6 +74,7 @@ def test_hypermodel_needs_the_data_shape_or_a_preset():
         SkeletonMAEPretrainerHyperModel(preset=MSR_PRESET, embed_dim=32)
 
 
+@search_once_on_torch
 def test_classifier_search_on_real_data_and_best_preset_reloads(msr_train, msr_val, tmp_path):
     x, y = small(*msr_train, 32)
     x_val, y_val = small(*msr_val, 16)
@@ -89,6 +96,7 @@ def test_classifier_search_on_real_data_and_best_preset_reloads(msr_train, msr_v
                                best_model.predict(x_val, verbose=0), rtol=1e-5, atol=1e-5)
 
 
+@search_once_on_torch
 def test_pretrainer_search_starts_from_a_preset(msr_train, tmp_path):
     x, _ = small(*msr_train, 32)
     hypermodel = SkeletonMAEPretrainerHyperModel(preset=MSR_PRESET, num_frames=x.shape[2])
