@@ -5,7 +5,7 @@ import numpy as np
 
 from keras_skeletonmae import SkeletonClassifier, SkeletonMAEBackbone, SkeletonMAEPretrainer
 
-TINY = dict(num_frames=8, num_persons=2, embed_dim=16, num_layers=2, hidden_dim=32)
+TINY = dict(num_frames=8, num_persons=2, embed_dim=16, num_layers=1, hidden_dim=32)
 
 
 def data(rng):
