@@ -35,9 +35,8 @@ import keras
 import numpy as np
 
 import keras_skeletonmae as ksm
-from keras_skeletonmae.data import CenterOnJoint
-from keras_skeletonmae.data.any_format import load_skeletons
-from keras_skeletonmae.workflows import usable_split
+from keras_skeletonmae.data import CenterOnJoint, load_skeletons
+from keras_skeletonmae.training import usable_split
 
 DEFAULT_DATA = Path(
     os.environ.get("SKELETONMAE_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")

@@ -26,7 +26,7 @@ import keras
 import keras_skeletonmae as ksm
 from keras_skeletonmae.data import CenterOnJoint, SkeletonDataset, load_pyskl, training_transform
 from keras_skeletonmae.evaluation import classification_metrics
-from keras_skeletonmae.workflows import adam
+from keras_skeletonmae.training import adam
 
 DEFAULT_DATA = Path(
     os.environ.get("SKELETONMAE_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")

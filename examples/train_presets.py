@@ -21,7 +21,7 @@ import numpy as np
 
 import keras_skeletonmae as ksm
 from keras_skeletonmae.data import CenterOnJoint, SkeletonDataset, load_pyskl, training_transform
-from keras_skeletonmae.workflows import adam
+from keras_skeletonmae.training import adam
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("SKELETONMAE_DATA", ROOT.parent / "shared" / "data"))

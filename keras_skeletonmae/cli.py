@@ -1,6 +1,7 @@
 """The `skeletonmae` command line (also `python -m keras_skeletonmae`).
 
     skeletonmae pretrain --data msr_action3d.pkl --split xsub_train --output runs/pretrain
+    skeletonmae pretrain --data msr_action3d.pkl:xsub_train utd_mhad.pkl:xsub_train
     skeletonmae finetune --data msr_action3d.pkl --preset runs/pretrain/preset \\
         --train-split xsub_train --val-split xsub_val --output runs/finetune
     skeletonmae evaluate --data msr_action3d.pkl --split xsub_val --preset runs/finetune/preset
@@ -8,9 +9,11 @@
     skeletonmae extract --video a.mp4 b.mp4 --output poses.pkl --labels 0 1
     skeletonmae predict --video a.mp4 --preset skeletonmae_kinect20_msr_classifier
 
-Options may also come from a TOML file (`--config run.toml`): top-level keys apply to every
-subcommand, a table such as `[finetune]` to one; keys are option names (`batch_size` or
-`batch-size`). Options on the command line win over the file.
+Each training subcommand calls the function of `keras_skeletonmae.training` of its name
+(`linear`: `linear_evaluation`) with its options as keyword arguments. Options may also come
+from a TOML file (`--config run.toml`): top-level keys apply to every subcommand, a table such
+as `[finetune]` to one; keys are option names (`batch_size` or `batch-size`). Options on the
+command line win over the file.
 """
 
 import argparse
@@ -76,6 +79,13 @@ def _positive(text):
     return value
 
 
+def _non_negative_float(text):
+    value = float(text)
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
+    return value
+
+
 def _non_negative(text):
     value = int(text)
     if value < 0:
@@ -112,10 +122,28 @@ def _add_output(parser, output):
     parser.add_argument("--output", type=Path, default=Path(output), help="run folder")
 
 
-def _add_data(parser, splits):
-    parser.add_argument("--data", type=Path, help="PYSKL .pkl, .h5, .npz/.npy, .skeleton file "
-                        "or folder of .skeleton files, OpenPose output folder, COCO "
-                        "keypoint-results .json (MMPose, AlphaPose, YOLO-pose)")
+def _data_source(text):
+    """`--data` of pretrain: a path, or `FILE:SPLIT` (a path that exists is read whole)."""
+    if Path(text).exists() or ":" not in text:
+        return Path(text)
+    path, split = text.rsplit(":", 1)
+    if not split:
+        raise argparse.ArgumentTypeError(f"{text!r} names no split after ':' (FILE:SPLIT)")
+    return (Path(path), split)
+
+
+DATA_FORMATS = ("PYSKL .pkl, .h5, .npz/.npy, .skeleton file or folder of .skeleton files, "
+                "OpenPose output folder, COCO keypoint-results .json (MMPose, AlphaPose, "
+                "YOLO-pose)")
+
+
+def _add_data(parser, splits, several=False):
+    if several:
+        parser.add_argument("--data", type=_data_source, nargs="+", metavar="FILE[:SPLIT]",
+                            help=f"one or more {DATA_FORMATS}, mixed into one stream (one "
+                                 "layout); FILE:SPLIT takes that split of FILE")
+    else:
+        parser.add_argument("--data", type=Path, help=DATA_FORMATS)
     parser.add_argument("--layout", help="skeleton layout (default: guessed from the data)")
     parser.add_argument("--repair-nonfinite", dest="nonfinite", action="store_const",
                         const="interpolate", default="raise",
@@ -178,8 +206,9 @@ def build_parser():
         return parser.commands[name]
 
     pretrain = command("pretrain", "SkeletonMAE pre-training on unlabelled data")
-    _add_data(pretrain, [("split", "split to pre-train on (default: all samples, refused for "
-                                   "a file that defines splits unless --allow-overlap)")])
+    _add_data(pretrain, [("split", "split to pre-train on, of each file given without "
+                                   "FILE:SPLIT (default: all samples, refused for a file that "
+                                   "defines splits unless --allow-overlap)")], several=True)
     _add_allow_overlap(pretrain, "pre-training on all samples of a file that defines splits")
     _add_model(pretrain, classifier=False)
     pretrain.add_argument("--masked-parts", type=_positive, default=2,
@@ -207,6 +236,14 @@ def build_parser():
         _add_training(sub, epochs=40, batch_size=16, learning_rate=1e-3)
         sub.add_argument("--validate-every", type=_positive, default=1, metavar="N",
                          help="validation metrics every N epochs and after the last (default 1)")
+        if name == "finetune":
+            sub.add_argument("--backbone-rate-scale", type=_non_negative_float, default=1.0,
+                             metavar="SCALE", help="learning rate of the pre-trained layers "
+                             "as a fraction of the new layers' (default 1)")
+            sub.add_argument("--frozen-warmup", dest="frozen_warmup_epochs",
+                             type=_non_negative, default=0, metavar="EPOCHS",
+                             help="keep the pre-trained layers' weights still for the first "
+                                  "EPOCHS epochs while the new layers train (default 0)")
         _add_output(sub, f"runs/{name}")
 
     evaluate = command("evaluate", "top-1, top-5, mean-class accuracy and confusion matrix "
@@ -290,9 +327,13 @@ def _apply_config_file(parser, args, argv):
             parser.error(f"config file {args.config}: unknown option '{key}' for "
                          f"'{args.command}'")
         action = known[dest]
+        several = action.nargs in ("+", "*")
+        if several and not isinstance(value, list):
+            value = [value]
         if action.type is not None and not isinstance(value, bool):
             try:
-                value = action.type(str(value))
+                value = ([action.type(str(v)) for v in value] if several
+                         else action.type(str(value)))
             except (argparse.ArgumentTypeError, ValueError) as error:
                 parser.error(f"config file {args.config}: option '{key}': {error}")
         if action.choices is not None and value not in action.choices:
@@ -335,35 +376,46 @@ def _print_video_prediction(row):
         print(f"  window {window['start']}-{window['end']}: {best(window['top_k'])}")
 
 
+# Options of the command line itself, not of the protocol it calls.
+COMMAND_LINE_OPTIONS = ("command", "config", "backend", "traceback", "verbose")
+PROTOCOLS = {"pretrain": "pretrain", "finetune": "finetune", "linear": "linear_evaluation",
+             "evaluate": "evaluate", "predict": "predict", "tune": "tune"}
+
+
+def protocol_arguments(args):
+    """`(protocol name, keyword arguments)`: the `keras_skeletonmae.training` call `args` (of a
+    training subcommand) stands for."""
+    options = {k: v for k, v in vars(args).items() if k not in COMMAND_LINE_OPTIONS}
+    if args.command == "predict":
+        for video_option in ("video", "window", "stride"):
+            options.pop(video_option)
+    return PROTOCOLS[args.command], options
+
+
 def _run(parser, args):
-    from keras_skeletonmae import workflows
-
-    import keras
-
-    config = {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}
-    config.pop("command")
-    config["backend"] = keras.backend.backend()
     from_video = args.command == "predict" and args.video is not None
-    if (args.command in ("pretrain", "finetune", "linear", "evaluate", "predict", "tune")
-            and not from_video):
+    if args.command in PROTOCOLS and not from_video:
         _require(parser, args, "data")
     if from_video and args.data is not None:
         parser.error("predict takes --data or --video, not both")
     if args.command in ("evaluate", "predict"):
         _require(parser, args, "preset")
+    if args.command in PROTOCOLS and not from_video:
+        from keras_skeletonmae import training
+
+        name, options = protocol_arguments(args)
+        results = getattr(training, name)(**options)
     if args.command == "pretrain":
-        results = workflows.pretrain(config)
         print(f"Pre-trained for {results['epochs']} epochs; final loss {results['final_loss']}; "
               f"preset in {results['preset']}")
     elif args.command in ("finetune", "linear"):
-        results = workflows.finetune(config, linear=args.command == "linear")
         if "evaluation" in results:
             print(f"{args.command} on {results['train_sequences']} sequences, evaluated on "
                   f"{results['evaluation']['split']}:")
             _print_evaluation(results["evaluation"])
         print(f"Preset in {results['preset']}")
     elif args.command == "evaluate":
-        _print_evaluation(workflows.evaluate(config))
+        _print_evaluation(results)
         print(f"Evaluation and confusion matrix in {args.output}")
     elif from_video:
         from keras_skeletonmae import video
@@ -381,19 +433,20 @@ def _run(parser, args):
         print(f"{len(data)} sequences of {'3D world' if args.world else '2D image'} landmarks "
               f"(layout {data.layout}) in {args.output}")
     elif args.command == "predict":
-        for row in workflows.predict(config):
+        for row in results:
             best = ", ".join(f"{c['class']} {c['probability']:.2f}" for c in row["top_k"][:3])
             people = "; ".join(f"person {p['person']}: {p['top_k'][0]['class']}"
                                for p in row["persons"])
             print(f"{row['id']}: {best} ({people})")
         print(f"Predictions in {args.output / 'predictions.json'}")
     elif args.command == "tune":
-        results = workflows.tune(config)
         print(f"Best of {results['trials']} trials: {results['objective']} "
               f"{results['best_score']:.4f} with {results['best_hyperparameters']}")
         print(f"Preset in {results['preset']}")
     elif args.command == "presets":
-        for name, metadata in workflows.list_presets().items():
+        from keras_skeletonmae.models.presets import builtin_presets
+
+        for name, metadata in builtin_presets().items():
             task = metadata.get("task", "backbone")
             print(f"{name:<40} {task:<22} {metadata.get('layout', ''):<10} "
                   f"{metadata.get('description', '')}")

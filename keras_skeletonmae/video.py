@@ -16,7 +16,7 @@ import numpy as np
 
 from keras_skeletonmae.data import CenterOnJoint, Compose, Normalize2D, SkeletonData, save_pyskl
 from keras_skeletonmae.layouts import convert_layout, get_layout, supported_targets
-from keras_skeletonmae.training_run import RunDirectory
+from keras_skeletonmae.training.run_directory import RunDirectory
 
 LAYOUT = "mediapipe33"
 INSTALL_HINT = 'Video needs MediaPipe: pip install "keras-skeletonmae[video]".'
@@ -277,7 +277,7 @@ def predict_poses(data, preset, window=64, stride=16, top_k=5):
     """
     from keras_skeletonmae.evaluation import class_names_for, class_probabilities, top_k_classes
     from keras_skeletonmae.models import presets as preset_io
-    from keras_skeletonmae.workflows import load_classifier, preset_metadata
+    from keras_skeletonmae.training import load_classifier, preset_metadata
 
     if min(int(window), int(stride), int(top_k)) < 1:
         raise ValueError(f"window, stride and top_k must be positive, got {window}, {stride}, "
@@ -362,7 +362,7 @@ def plot_video_poses(video, data, path, index=0, num_frames=4, title=None):
         video = "a.mp4"
         plot_video_poses(video, extract_poses(video, world=False), "poses.png")
     """
-    from keras_skeletonmae import figures
+    from keras_skeletonmae.training import figures
 
     keypoints = data.keypoints[index]
     layout = data.skeleton_layout

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from keras_skeletonmae.data import CenterOnJoint, load_pyskl
+from keras_skeletonmae.data import CenterOnJoint, load_pyskl, save_pyskl
 from keras_skeletonmae.layouts import get_layout
 
 DATA_DIR = Path(os.environ.get("SKELETONMAE_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
@@ -28,3 +28,19 @@ def load_split(name, split, num_frames, center=None):
         raise ValueError(f"{name}: center {center} is not the centre joint {layout.center} of "
                          f"layout '{layout.name}'.")
     return data.to_arrays(num_frames, num_persons=1, transform=CenterOnJoint(layout))
+
+
+def real_subset(name, folder, per_split, splits=("xsub_train", "xsub_val")):
+    """`folder/name`: a PYSKL pickle of `per_split` real samples of each of `splits` of the
+    shared file `name`, spread evenly over each split (so most classes appear), the file's
+    splits restricted to them."""
+    path = Path(folder) / name
+    if not path.exists():
+        data = load_pyskl(require(name))
+        chosen = set()
+        for split in splits:
+            members = data.splits[split]
+            chosen.update(members[::max(1, len(members) // per_split)][:per_split])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        save_pyskl(data.select([i for i, sample in enumerate(data.ids) if sample in chosen]), path)
+    return path

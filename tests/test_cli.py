@@ -1,315 +1,184 @@
-"""The `skeletonmae` command line, each subcommand on real data with tiny budgets."""
+"""The `skeletonmae` command line: each subcommand parses its options into one call of
+`keras_skeletonmae.training` with the protocol's keyword arguments and prints its results (the
+protocols are tested in test_protocols.py); bad arguments are one sentence; a run killed at a
+random point resumes to the uninterrupted result."""
 
 import csv
 import importlib.util
+import inspect
 import json
 import os
 import signal
 import subprocess
 import sys
 import zipfile
+from pathlib import Path
 
 import keras
 import numpy as np
 import pytest
 
-from keras_skeletonmae import SkeletonClassifier, SkeletonMAEPretrainer
-from keras_skeletonmae.cli import build_parser, main
-from keras_skeletonmae.data import CenterOnJoint, label_subset, load_pyskl
-from keras_skeletonmae.data.any_format import load_skeletons
-from keras_skeletonmae.training_run import RunDirectory
-from keras_skeletonmae.workflows import check_split_overlap, preset_metadata, usable_split
-from helpers import assert_png
-from real_data import require
+from keras_skeletonmae import training
+from keras_skeletonmae.cli import PROTOCOLS, build_parser, main, protocol_arguments
+from real_data import real_subset, require
 
 TINY = ["--embed-dim", "16", "--gin-layers", "1", "--hidden-dim", "32", "--frames", "16"]
-
-
-def run_cli(*argv):
-    return main([str(a) for a in argv])
+EVALUATION = {"top1_accuracy": 0.5, "top5_accuracy": 0.875, "mean_class_accuracy": 0.25}
+# What each protocol returns, for the command line to print.
+RESULTS = {
+    "pretrain": {"epochs": 2, "final_loss": 0.5, "preset": "out/preset"},
+    "finetune": {"train_sequences": 24, "preset": "out/preset",
+                 "evaluation": {"split": "xsub_val", **EVALUATION}},
+    "linear_evaluation": {"train_sequences": 24, "preset": "out/preset",
+                          "evaluation": {"split": "xsub_val", **EVALUATION}},
+    "evaluate": {**EVALUATION, "num_samples": 8},
+    "predict": [{"id": "a01_s02_e01", "top_k": [{"class": "wave", "probability": 0.75}],
+                 "persons": [{"person": 0, "top_k": [{"class": "clap", "probability": 0.5}]}]}],
+    "tune": {"trials": 1, "objective": "val_accuracy", "best_score": 0.5,
+             "best_hyperparameters": {"embed_dim": 16}, "preset": "out/preset"},
+}
 
 
 def load_json(path):
     return json.loads(path.read_text())
 
 
-def pretrain_argv(output, *options):
-    return ["pretrain", "--data", require("msr_action3d.pkl"), "--split", "xsub_train", *TINY,
-            "--learning-rate", 1e-3, "--output", output, *options]
+@pytest.fixture
+def calls(monkeypatch):
+    """The protocol calls the command line makes, recorded (and answered with `RESULTS`)
+    instead of run."""
+    made = []
+    for name, result in RESULTS.items():
+        def record(*args, _name=name, _result=result, **kwargs):
+            made.append((_name, args, kwargs))
+            return _result
+        monkeypatch.setattr(training, name, record)
+    return made
 
 
-@pytest.fixture(scope="module")
-def pretrained(tmp_path_factory):
-    output = tmp_path_factory.mktemp("pretrain")
-    assert run_cli(*pretrain_argv(output, "--epochs", 2)) == 0
-    return output
+# argv -> (protocol, some of its keyword arguments, a line the command prints)
+COMMANDS = {
+    "pretrain": (
+        ["pretrain", "--data", "a.pkl:xsub_train", "b.pkl", "--split", "xsub_val", "--epochs",
+         "3", "--mask-parts", "right_arm", "left_leg", "--no-motion", "--allow-overlap"],
+        "pretrain",
+        dict(data=[(Path("a.pkl"), "xsub_train"), Path("b.pkl")], split="xsub_val", epochs=3,
+             mask_parts=["right_arm", "left_leg"], motion=False, allow_overlap=True,
+             output=Path("runs/pretrain")),
+        "Pre-trained for 2 epochs; final loss 0.5; preset in out/preset"),
+    "finetune": (
+        ["finetune", "--data", "a.pkl", "--train-split", "xsub_train", "--val-split",
+         "xsub_val", "--label-fraction", "0.1", "--preset", "p", "--repair-nonfinite",
+         "--lr-schedule", "constant", "--backbone-rate-scale", "0.1", "--frozen-warmup", "5",
+         "--output", "out"],
+        "finetune",
+        dict(data=Path("a.pkl"), train_split="xsub_train", val_split="xsub_val",
+             label_fraction=0.1, preset="p", nonfinite="interpolate", lr_schedule="constant",
+             backbone_rate_scale=0.1, frozen_warmup_epochs=5, output=Path("out")),
+        "top1_accuracy 0.5000  top5_accuracy 0.8750  mean_class_accuracy 0.2500"),
+    "linear": (
+        ["linear", "--data", "a.pkl", "--preset", "p", "--validate-every", "2", "--no-augment"],
+        "linear_evaluation",
+        dict(data=Path("a.pkl"), preset="p", validate_every=2, augment=False,
+             output=Path("runs/linear")),
+        "linear on 24 sequences, evaluated on xsub_val:"),
+    "evaluate": (
+        ["evaluate", "--data", "a.pkl", "--preset", "p", "--split", "xsub_val", "--clips", "3",
+         "--layout", "kinect20"],
+        "evaluate",
+        dict(data=Path("a.pkl"), preset="p", split="xsub_val", clips=3, layout="kinect20",
+             output=Path("runs/evaluate")),
+        "Evaluation and confusion matrix in runs/evaluate"),
+    "predict": (
+        ["predict", "--data", "a.pkl", "--preset", "p", "--top-k", "2"],
+        "predict",
+        dict(data=Path("a.pkl"), preset="p", top_k=2, output=Path("runs/predict")),
+        "a01_s02_e01: wave 0.75 (person 0: clap)"),
+    "tune": (
+        ["tune", "--data", "a.pkl", "--model", "pretrainer", "--trials", "2", "--seed", "3"],
+        "tune",
+        dict(data=Path("a.pkl"), model="pretrainer", trials=2, seed=3),
+        "Best of 1 trials: val_accuracy 0.5000 with {'embed_dim': 16}"),
+}
 
 
-def test_pretrain_writes_config_metrics_checkpoint_preset_and_figures(pretrained):
-    config = load_json(pretrained / "config.json")
-    assert config["split"] == "xsub_train" and config["backend"] == keras.backend.backend()
-    assert config["layout"] is None and config["skeleton_layout"] == "kinect20"  # guessed
-    assert load_json(pretrained / "results.json")["layout"] == "kinect20"
-    metrics = load_json(pretrained / "metrics.json")
-    assert [row["epoch"] for row in metrics] == [1, 2]
-    assert all(np.isfinite(row["loss"]) and row["loss"] > 0 for row in metrics)
-    csv_lines = (pretrained / "metrics.csv").read_text().splitlines()
-    assert csv_lines[0].split(",")[:2] == ["epoch", "loss"] and len(csv_lines) == 3
-    assert (pretrained / "checkpoints" / "LATEST").read_text() == "epoch_0002"
-    model = SkeletonMAEPretrainer.from_preset(pretrained / "preset")
-    assert model.backbone.layout.name == "kinect20" and model.backbone.num_frames == 16
-    assert model.backbone.motion  # the command line's recipe embeds motion (--no-motion: not)
-    assert model.backbone.bones  # and bones (--no-bones: not)
-    metadata = load_json(pretrained / "preset" / "metadata.json")
-    assert metadata["recipe"]["epochs"] == 2 and "xsub_train" in metadata["training_data"]
-    assert_png(pretrained / "figures" / "training_curves.png")
-    assert_png(pretrained / "figures" / "masked_reconstruction.png")
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_each_command_calls_its_protocol_with_its_options(command, calls, capsys):
+    argv, protocol, expected, printed = COMMANDS[command]
+    assert main(argv) == 0
+    [(name, args, kwargs)] = calls
+    assert (name, args) == (protocol, ())
+    assert {k: kwargs[k] for k in expected} == expected
+    assert printed in capsys.readouterr().out
 
 
-def test_finetune_on_ten_percent_of_labels_evaluates_on_the_val_split(pretrained, tmp_path):
-    assert run_cli("finetune", "--data", require("msr_action3d.pkl"), "--train-split",
-                   "xsub_train", "--val-split", "xsub_val", "--label-fraction", 0.1,
-                   "--preset", pretrained / "preset", "--strl-layers", 1, "--epochs", 1,
-                   "--output", tmp_path) == 0
-    results = load_json(tmp_path / "results.json")
-    assert results["layout"] == "kinect20"
-    train = usable_split(load_skeletons(require("msr_action3d.pkl")), "xsub_train")
-    assert results["train_sequences"] == len(label_subset(train, 0.1, seed=0)) < len(train) / 5
-    evaluation = load_json(tmp_path / "evaluation.json")
-    assert evaluation["split"] == "xsub_val" and evaluation["num_samples"] == 273
-    assert evaluation["layout"] == "kinect20"
-    assert 0 <= evaluation["top1_accuracy"] <= evaluation["top5_accuracy"] <= 1
-    assert np.array(evaluation["confusion_matrix"]).sum() == 273
-    assert "val_accuracy" in load_json(tmp_path / "metrics.json")[0]
-    assert_png(tmp_path / "figures" / "confusion_matrix.png")
-    assert_png(tmp_path / "figures" / "training_curves.png")
-    classifier = SkeletonClassifier.from_preset(tmp_path / "preset")
-    assert classifier.num_classes == 20 and len(classifier.strl_blocks) == 1
+@pytest.mark.parametrize("command", sorted(PROTOCOLS))
+def test_the_command_line_defaults_are_the_protocols_defaults(command):
+    """Every option of a subcommand is a keyword argument of its protocol, with the same
+    default (the run folder aside: the command line has one per subcommand)."""
+    args = build_parser().parse_args([command, "--data", "a.pkl", "--preset", "p"])
+    name, options = protocol_arguments(args)
+    parameters = inspect.signature(getattr(training, name)).parameters
+    assert set(options) == set(parameters)
+    for key, parameter in parameters.items():
+        if parameter.default is not inspect.Parameter.empty and key not in ("data", "preset"):
+            assert options[key] == parameter.default, key
+    assert options["output"] == Path(f"runs/{command}")
 
 
-def test_linear_evaluation_keeps_the_pretrained_encoder(pretrained, tmp_path, capsys):
-    assert run_cli("linear", "--data", require("msr_action3d.pkl"), "--train-split",
-                   "xsub_train", "--val-split", "xsub_val", "--preset", pretrained / "preset",
-                   "--epochs", 1, "--layout", "kinect20", "--output", tmp_path) == 0
-    assert "Skeleton layout: kinect20 (as given)" in capsys.readouterr().out
-    assert load_json(tmp_path / "config.json")["skeleton_layout"] == "kinect20"
-    assert load_json(tmp_path / "results.json")["layout"] == "kinect20"
-    linear = SkeletonClassifier.from_preset(tmp_path / "preset")
-    assert linear.freeze_backbone and not linear.strl_blocks
-    before = SkeletonMAEPretrainer.from_preset(pretrained / "preset").backbone.get_weights()
-    for a, b in zip(before, linear.backbone.get_weights()):
-        np.testing.assert_array_equal(a, b)
-    assert "top1_accuracy" in load_json(tmp_path / "results.json")["evaluation"]
+def test_pretrain_data_reads_file_colon_split(calls, tmp_path, capsys):
+    existing = tmp_path / "poses:2024.pkl"  # an existing path is read whole, colon or not
+    existing.touch()
+    assert main(["pretrain", "--data", str(existing), "msr.pkl:xsub_train"]) == 0
+    assert calls[0][2]["data"] == [existing, (Path("msr.pkl"), "xsub_train")]
+    with pytest.raises(SystemExit) as exit:
+        main(["pretrain", "--data", "msr.pkl:"])
+    assert exit.value.code == 2
+    assert "names no split after ':'" in capsys.readouterr().err
+    assert "FILE:SPLIT" in build_parser().commands["pretrain"].format_help()
 
 
-def test_validate_every_n_epochs_and_after_the_last(pretrained, tmp_path):
-    assert run_cli("linear", "--data", require("msr_action3d.pkl"), "--train-split",
-                   "xsub_train", "--val-split", "xsub_val", "--preset", pretrained / "preset",
-                   "--epochs", 3, "--validate-every", 2, "--output", tmp_path) == 0
-    metrics = load_json(tmp_path / "metrics.json")
-    assert ["val_accuracy" in row for row in metrics] == [False, True, True]
-    assert "val_accuracy" in (tmp_path / "metrics.csv").read_text().splitlines()[0]
-    assert_png(tmp_path / "figures" / "training_curves.png")
-
-
-def test_transfer_to_another_layout_with_the_same_channels(pretrained, tmp_path):
-    """Pre-trained on MSR (kinect20, 3D), fine-tuned on NTU files (ntu25, 3D)."""
-    assert run_cli("finetune", "--data", require("ntu_samples"), "--preset",
-                   pretrained / "preset", "--strl-layers", 1, "--epochs", 1,
-                   "--batch-size", 2, "--output", tmp_path) == 0
-    classifier = SkeletonClassifier.from_preset(tmp_path / "preset")
-    assert classifier.backbone.layout.name == "ntu25"
-    assert load_json(tmp_path / "preset" / "metadata.json")["layout"] == "ntu25"
-    assert classifier.backbone.num_persons == 2  # A058 has two persons; the preset had one
-
-
-def test_evaluate_reproduces_the_preset_model_card(tmp_path, capsys):
-    card = preset_metadata("skeletonmae_jhmdb15_jhmdb_classifier")
-    assert run_cli("evaluate", "--data", require("jhmdb_2d.pkl"), "--split", "test1",
-                   "--preset", "skeletonmae_jhmdb15_jhmdb_classifier", "--output", tmp_path) == 0
-    assert "Skeleton layout: jhmdb15 (guessed" in capsys.readouterr().out
-    assert load_json(tmp_path / "config.json")["skeleton_layout"] == "jhmdb15"
-    evaluation = load_json(tmp_path / "evaluation.json")
-    assert evaluation["layout"] == "jhmdb15"
-    assert evaluation["top1_accuracy"] == pytest.approx(card["results"]["finetune_accuracy"],
-                                                        abs=2e-3)
-    assert evaluation["class_names"] == card["class_names"]
-    assert 0 < evaluation["mean_class_accuracy"] <= 1
-    assert_png(tmp_path / "figures" / "confusion_matrix.png")
-
-
-def test_evaluate_with_clips_averages_the_probabilities_of_every_clip(tmp_path):
-    preset = "skeletonmae_jhmdb15_jhmdb_classifier"
-    assert run_cli("evaluate", "--data", require("jhmdb_2d.pkl"), "--split", "test1",
-                   "--preset", preset, "--clips", 3, "--output", tmp_path) == 0
-    evaluation = load_json(tmp_path / "evaluation.json")
-    data = load_pyskl(require("jhmdb_2d.pkl"), split="test1")
-    model = SkeletonClassifier.from_preset(preset)
-    clips = data.to_clips(model.backbone.num_frames, 1, 3, CenterOnJoint(data.skeleton_layout))
-    probabilities = np.mean([keras.ops.convert_to_numpy(keras.ops.softmax(model(clip)))
-                             for clip in clips], axis=0)
-    assert evaluation["num_clips"] == 3
-    assert evaluation["top1_accuracy"] == pytest.approx(
-        np.mean(probabilities.argmax(-1) == data.labels), abs=1e-9)
-    card = preset_metadata(preset)["results"]["finetune_accuracy"]
-    assert abs(evaluation["top1_accuracy"] - card) < 0.1
-
-
-def test_predict_names_real_classes_per_sequence_and_person(tmp_path, capsys):
-    assert run_cli("predict", "--data", require("jhmdb_2d.pkl"), "--split", "test1",
-                   "--preset", "skeletonmae_jhmdb15_jhmdb_classifier", "--top-k", 3,
-                   "--output", tmp_path) == 0
-    predictions = load_json(tmp_path / "predictions.json")
-    names = set(preset_metadata("skeletonmae_jhmdb15_jhmdb_classifier")["class_names"])
-    assert len(predictions) == 176
-    for row in predictions:
-        assert len(row["top_k"]) == 3 and {c["class"] for c in row["top_k"]} <= names
-        assert [p["person"] for p in row["persons"]] == [0]
-        assert row["persons"][0]["top_k"][0]["class"] in names
-    out = capsys.readouterr().out
-    assert predictions[0]["id"] in out and "Skeleton layout: jhmdb15" in out
-    assert load_json(tmp_path / "config.json")["skeleton_layout"] == "jhmdb15"
-
-
-def test_presets_and_info(capsys):
-    assert run_cli("presets") == 0
-    listed = capsys.readouterr().out
-    assert "skeletonmae_kinect20_msr_classifier" in listed and "SkeletonClassifier" in listed
-    assert run_cli("info") == 0
-    assert json.loads(capsys.readouterr().out)["backend"] == keras.backend.backend()
-
-
-def test_options_come_from_a_toml_file_and_the_command_line_wins(tmp_path):
+def test_options_come_from_a_toml_file_and_the_command_line_wins(calls, tmp_path):
     config = tmp_path / "run.toml"
     config.write_text('epochs = 1\nframes = 8\n[pretrain]\ngin-layers = 1\nembed_dim = 8\n'
-                      'hidden_dim = 16\nsplit = "xsub_val"\nmotion = false\n'
-                      'bones = false\n')
-    output = tmp_path / "run"
-    assert run_cli("pretrain", "--config", config, "--data", require("msr_action3d.pkl"),
-                   "--frames", 4, "--output", output) == 0
-    saved = load_json(output / "config.json")
-    assert (saved["epochs"], saved["gin_layers"], saved["embed_dim"]) == (1, 1, 8)
-    assert saved["split"] == "xsub_val" and saved["frames"] == 4
-    assert saved["motion"] is False and saved["bones"] is False
-    backbone = SkeletonMAEPretrainer.from_preset(output / "preset").backbone
-    assert not backbone.motion and not backbone.bones
+                      'split = "xsub_val"\nmotion = false\nmask_parts = "right_arm"\n'
+                      'data = ["a.pkl:xsub_train", "b.pkl"]\n')
+    assert main(["pretrain", "--config", str(config), "--frames", "4"]) == 0
+    kwargs = calls[0][2]
+    assert (kwargs["epochs"], kwargs["gin_layers"], kwargs["embed_dim"]) == (1, 1, 8)
+    assert kwargs["split"] == "xsub_val" and kwargs["frames"] == 4 and kwargs["motion"] is False
+    assert kwargs["mask_parts"] == ["right_arm"]
+    assert kwargs["data"] == [(Path("a.pkl"), "xsub_train"), Path("b.pkl")]
+    assert "config" not in kwargs and "backend" not in kwargs
 
 
-def test_cosine_schedule_ends_at_zero_and_fixes_the_epochs_of_a_resumed_run(pretrained, capsys):
-    config = load_json(pretrained / "config.json")
-    assert config["lr_schedule"] == "cosine" and config["augment"] is True
-    model, history = RunDirectory(pretrained).load_checkpoint()
-    assert int(model.optimizer.iterations) > 0
-    assert float(model.optimizer.learning_rate) == pytest.approx(0.0, abs=1e-9)
-    assert run_cli(*pretrain_argv(pretrained, "--epochs", 3, "--resume")) == 2
-    assert "['epochs']" in capsys.readouterr().err
-
-
-def test_jit_compile_option_reaches_the_compiled_model(tmp_path):
-    assert run_cli(*pretrain_argv(tmp_path, "--epochs", 1, "--jit-compile", "false")) == 0
-    assert load_json(tmp_path / "config.json")["jit_compile"] == "false"
-    model, _ = RunDirectory(tmp_path).load_checkpoint()
-    assert model.jit_compile is False
-
-
-def test_a_constant_rate_run_can_be_extended_on_resume(tmp_path):
-    options = ["--lr-schedule", "constant", "--no-augment"]
-    assert run_cli(*pretrain_argv(tmp_path, "--epochs", 1, *options)) == 0
-    assert run_cli(*pretrain_argv(tmp_path, "--epochs", 2, *options, "--resume")) == 0
-    assert [row["epoch"] for row in load_json(tmp_path / "metrics.json")] == [1, 2]
-    model, _ = RunDirectory(tmp_path).load_checkpoint()
-    assert float(model.optimizer.learning_rate) == pytest.approx(1e-3)
-    assert load_json(tmp_path / "config.json")["augment"] is False
-
-
-def test_a_run_made_before_newer_options_resumes(tmp_path, capsys):
-    options = ["--lr-schedule", "constant"]
-    assert run_cli(*pretrain_argv(tmp_path, "--epochs", 1, *options)) == 0
-    config = load_json(tmp_path / "config.json")
-    del config["bones"], config["motion"]  # as written before those options existed
-    (tmp_path / "config.json").write_text(json.dumps(config))
-    assert run_cli(*pretrain_argv(tmp_path, "--epochs", 2, *options, "--resume")) == 0
-    assert "before the options ['bones', 'motion'] existed" in capsys.readouterr().out
-    assert [row["epoch"] for row in load_json(tmp_path / "metrics.json")] == [1, 2]
-    assert run_cli(*pretrain_argv(tmp_path, "--epochs", 3, *options, "--resume",
-                                  "--masked-parts", 3)) == 2  # options it had are still compared
-    assert "['masked_parts']" in capsys.readouterr().err
-    # Options the checkpoint does not hold decide the data: missing, they refuse the resume.
-    del config["augment"]
-    (tmp_path / "config.json").write_text(json.dumps(config))
-    assert run_cli(*pretrain_argv(tmp_path, "--epochs", 3, *options, "--resume")) == 2
-    error = capsys.readouterr().err
-    assert "before the options ['augment'] existed" in error and "bones" not in error
-    assert [row["epoch"] for row in load_json(tmp_path / "metrics.json")] == [1, 2]
-
-
-@pytest.mark.parametrize("command", ["pretrain", "finetune", "evaluate"])
-def test_without_matplotlib_a_run_keeps_its_results_and_warns(command, tmp_path, monkeypatch,
-                                                                capsys):
-    monkeypatch.setitem(sys.modules, "matplotlib", None)  # `import matplotlib` fails
-    msr = require("msr_action3d.pkl")
-    argv = {
-        "pretrain": pretrain_argv(tmp_path, "--epochs", 0),
-        "finetune": ["finetune", "--data", msr, "--train-split", "xsub_train", "--val-split",
-                     "xsub_val", *TINY, "--strl-layers", 1, "--epochs", 0, "--output", tmp_path],
-        "evaluate": ["evaluate", "--data", require("jhmdb_2d.pkl"), "--split", "test1",
-                     "--preset", "skeletonmae_jhmdb15_jhmdb_classifier", "--output", tmp_path],
-    }[command]
-    assert run_cli(*argv) == 0
-    if command == "evaluate":
-        assert load_json(tmp_path / "evaluation.json")["num_samples"] == 176
-    else:
-        assert load_json(tmp_path / "results.json")["command"] == command
-        assert load_json(tmp_path / "preset" / "metadata.json")["recipe"]["epochs"] == 0
-    if command == "finetune":
-        assert load_json(tmp_path / "evaluation.json")["split"] == "xsub_val"
-    warning = capsys.readouterr().err.strip()
-    assert len(warning.splitlines()) == 1 and "pip install 'keras-skeletonmae[plots]'" in warning
-    assert not (tmp_path / "figures").exists()
-
-
-def test_an_interrupted_write_leaves_every_run_file_whole(tmp_path, monkeypatch):
-    """Each write is interrupted partway: the file it replaces stays as it was."""
-    run = RunDirectory(tmp_path)
-    run.write_metrics([{"epoch": 1, "loss": 1.0}])
-    csv_before = (tmp_path / "metrics.csv").read_text()
-
-    def first_row_then_interrupted(self, rows):
-        self.writerow(rows[0])
-        raise KeyboardInterrupt
-
-    with monkeypatch.context() as patch:
-        patch.setattr(csv.DictWriter, "writerows", first_row_then_interrupted)
-        with pytest.raises(KeyboardInterrupt):
-            run.write_metrics([{"epoch": 1, "loss": 1.0}, {"epoch": 2, "loss": 0.5}])
-    assert (tmp_path / "metrics.csv").read_text() == csv_before
-
+def test_an_interrupted_command_says_how_to_resume(monkeypatch, capsys):
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
-    run.save_checkpoint(model, [{"epoch": 1}])
-    with monkeypatch.context() as patch:
-        patch.setattr(np, "savez", interrupted)  # after model.keras, before the state files
-        with pytest.raises(KeyboardInterrupt):
-            run.save_checkpoint(model, [{"epoch": 1}, {"epoch": 2}])
-    visible = sorted(p.name for p in run.checkpoints.iterdir() if not p.name.startswith("."))
-    assert visible == ["LATEST", "epoch_0001"]
-    assert run.load_checkpoint()[1] == [{"epoch": 1}]
+    monkeypatch.setattr(training, "finetune", interrupted)
+    assert main(["finetune", "--data", "a.pkl", "--output", "runs/x"]) == 130
+    assert ("Continue with the same command and --resume (run folder runs/x)"
+            in capsys.readouterr().err)
 
-    def write_file(text, then=None):
-        def write(folder):
-            folder.mkdir()
-            (folder / "a.json").write_text(text)
-            if then:
-                then()
-        return write
 
-    run.write_preset(write_file("1"))
-    with pytest.raises(KeyboardInterrupt):
-        run.write_preset(write_file("2", then=interrupted))
-    assert [p.name for p in run.preset.iterdir()] == ["a.json"]
-    assert (run.preset / "a.json").read_text() == "1"
+@pytest.mark.parametrize("command", sorted(build_parser().commands))
+def test_help_names_every_option(command, capsys):
+    with pytest.raises(SystemExit) as exit:
+        main([command, "--help"])
+    assert exit.value.code == 0
+    text = capsys.readouterr().out
+    assert "--backend" in text and "--config" in text
+    if command in ("pretrain", "finetune", "linear", "tune"):
+        assert "--allow-overlap" in text and "--data" in text
+
+
+def test_presets_and_info(capsys):
+    assert main(["presets"]) == 0
+    listed = capsys.readouterr().out
+    assert "skeletonmae_kinect20_msr_classifier" in listed and "SkeletonClassifier" in listed
+    assert main(["info"]) == 0
+    assert json.loads(capsys.readouterr().out)["backend"] == keras.backend.backend()
 
 
 BAD_ARGUMENTS = {
@@ -325,6 +194,8 @@ BAD_ARGUMENTS = {
     "missing data": (["finetune"], "needs --data"),
     "fraction out of range": (["finetune", "--data", "{msr}", "--label-fraction", "2"],
                               "must be in (0, 1]"),
+    "negative backbone rate": (["finetune", "--data", "{msr}", "--backbone-rate-scale", "-1"],
+                               "must be 0 or more"),
     "unknown subcommand": (["train"], "invalid choice"),
     "resume without a run": (["pretrain", "--data", "{msr}", "--split", "xsub_train", "--resume",
                               "--output", "{tmp}"], "no run to resume"),
@@ -341,6 +212,12 @@ BAD_ARGUMENTS = {
         ["pretrain", "--data", "{msr}", "--output", "{tmp}"],
         "defines the splits ['all', 'cvpr12_557', 'xsub_train', 'xsub_val']: pre-training on "
         "all samples"),
+    "pre-training on a file's evaluation splits among several": (
+        ["pretrain", "--data", "{msr}:xsub_train", "{jhmdb}", "--output", "{tmp}"],
+        "jhmdb_2d.pkl defines the splits"),
+    "pre-training on files of different layouts": (
+        ["pretrain", "--data", "{msr}:xsub_train", "{jhmdb}:train1", "--output", "{tmp}"],
+        "pre-training files must share one layout and channel count"),
 }
 
 
@@ -349,7 +226,8 @@ def test_bad_arguments_exit_with_one_sentence(case, tmp_path, capsys):
     argv, message = BAD_ARGUMENTS[case]
     paths = {"{msr}": require("msr_action3d.pkl"), "{jhmdb}": require("jhmdb_2d.pkl"),
              "{tmp}": tmp_path / "empty"}
-    argv = [str(paths.get(a, a)) for a in argv]
+    for key, path in paths.items():
+        argv = [a.replace(key, str(path)) for a in argv]
     try:
         status = main(argv)
     except SystemExit as exit:  # argparse's own errors
@@ -358,23 +236,6 @@ def test_bad_arguments_exit_with_one_sentence(case, tmp_path, capsys):
     error = capsys.readouterr().err.strip()
     assert message in error and "Traceback" not in error
     assert len(error.splitlines()) == 1, error
-
-
-def test_the_overlap_check_is_one_function_lifted_by_allow_overlap():
-    msr = load_skeletons(require("msr_action3d.pkl"))
-    check_split_overlap(msr, {"train_split": "xsub_train", "val_split": "xsub_val"})
-    check_split_overlap(msr, {"train_split": None, "val_split": None})  # nothing evaluated
-    check_split_overlap(msr, {"split": "xsub_train"})
-    check_split_overlap(msr, {"train_split": None, "val_split": "xsub_val",
-                              "allow_overlap": True})
-    check_split_overlap(msr, {"split": None, "allow_overlap": True})
-    check_split_overlap(load_skeletons(require("ntu_samples")), {"split": None})  # no splits
-    with pytest.raises(ValueError, match="split 'all' would train on 273 samples"):
-        check_split_overlap(msr, {"train_split": "all", "val_split": "xsub_val"})
-    with pytest.raises(ValueError, match="defines the splits"):
-        check_split_overlap(msr, {"split": None})
-    for command in ("pretrain", "finetune", "linear", "tune"):
-        assert "--allow-overlap" in build_parser().commands[command].format_help()
 
 
 def test_bad_toml_key_is_named(tmp_path, capsys):
@@ -387,14 +248,15 @@ def test_bad_toml_key_is_named(tmp_path, capsys):
     assert "unknown option 'layers'" in error and len(error.splitlines()) == 1
 
 
-def _cli_process(argv, kill_seed=None):
+def _cli_process(argv, kill_seed=None, batches=None):
     """`python -m keras_skeletonmae ARGV` on this backend, with the backends' default log level;
-    with `kill_seed`, the process SIGKILLs itself at a point drawn from it (`KILL_AT_RANDOM`)."""
+    with `kill_seed`, the process SIGKILLs itself at a point drawn from it (`KILL_AT_RANDOM`) in
+    an epoch of `batches` batches."""
     environment = {**os.environ, "KERAS_BACKEND": keras.backend.backend()}
     environment.pop("TF_CPP_MIN_LOG_LEVEL", None)  # an in-process `main` of this session set it
     code = ["-m", "keras_skeletonmae"]
     if kill_seed is not None:
-        code = ["-c", KILL_AT_RANDOM.format(seed=kill_seed)]
+        code = ["-c", KILL_AT_RANDOM.format(seed=kill_seed, batches=batches)]
     return subprocess.Popen([sys.executable, *code, *map(str, argv)], env=environment,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
@@ -405,17 +267,18 @@ def _cli_process(argv, kill_seed=None):
 # and LATEST; evaluation, preset, results), its temporary written, the file not yet replaced.
 KILL_AT_RANDOM = """
 import os, random, signal, sys
-from keras_skeletonmae import cli, workflows
+from keras_skeletonmae import cli
+from keras_skeletonmae.training import fitting
 
 rng = random.Random({seed})
-kill_epoch, kill_batch = rng.choice([2, 3]), rng.randrange(30)
+kill_epoch, kill_batch = rng.choice([2, 3]), rng.randrange({batches})
 kill_commit = rng.randrange(9) if rng.random() < 0.5 else None
 state = dict(armed=False, commits=0)
 
 def kill():
     os.kill(os.getpid(), signal.SIGKILL)
 
-class KillAtRandom(workflows._EpochProgress):
+class KillAtRandom(fitting.EpochProgress):
     def on_epoch_begin(self, epoch, logs=None):
         self.current_epoch = epoch
         state["armed"] = state["armed"] or epoch >= 2
@@ -436,7 +299,7 @@ def committing(rename):
     return wrapped
 
 os.replace, os.rename = committing(os.replace), committing(os.rename)
-workflows._EpochProgress = KillAtRandom
+fitting.EpochProgress = KillAtRandom
 sys.exit(cli.main(sys.argv[1:]))
 """
 KILL_SEED = 2
@@ -466,15 +329,21 @@ def assert_run_files_whole(folder):
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(keras.backend.backend() != "torch",
+                    reason="three processes: run on PyTorch only, whose environment has "
+                           "TensorFlow for the log checks (an in-process interrupted run "
+                           "resumes on every backend in test_protocols.py)")
 def test_a_run_killed_at_a_random_point_resumes_to_the_uninterrupted_result(tmp_path):
     """Checkpoints every 2 epochs, killed at a seeded random point after the first: every file
     left is whole, and the resumed run ends where the uninterrupted run does. Also: without
     --verbose, no backend start-up log lines; with it, TensorFlow's (when installed) stay."""
-    argv = ["finetune", "--data", require("msr_action3d.pkl"), "--train-split", "xsub_train",
+    data = real_subset("msr_action3d.pkl", tmp_path / "data", 24)  # 3 batches of 8 an epoch
+    argv = ["finetune", "--data", data, "--train-split", "xsub_train",
             "--val-split", "xsub_val", *TINY, "--strl-layers", 1, "--batch-size", 8,
             "--epochs", 4, "--checkpoint-every", 2]
     full = _cli_process([*argv, "--output", tmp_path / "full", "--verbose"])
-    killed = _cli_process([*argv, "--output", tmp_path / "killed"], kill_seed=KILL_SEED)
+    killed = _cli_process([*argv, "--output", tmp_path / "killed"], kill_seed=KILL_SEED,
+                          batches=3)
     killed_log = killed.communicate()[0]
     assert killed.returncode == -signal.SIGKILL, killed_log
     done = assert_run_files_whole(tmp_path / "killed")
@@ -521,17 +390,3 @@ def test_backend_option_switches_the_process_backend():
     out = process.communicate()[0]
     assert process.returncode == 0, out
     assert json.loads(out[out.index("{"):])["backend"] == others[0]
-
-
-def test_tune_saves_the_best_trial_as_a_preset(tmp_path):
-    assert run_cli("tune", "--data", require("jhmdb_2d.pkl"), "--train-split", "train1",
-                   "--val-split", "test1", "--trials", 1, "--epochs", 1, "--frames", 8,
-                   "--output", tmp_path) == 0
-    results = load_json(tmp_path / "results.json")
-    assert results["objective"] == "val_accuracy" and results["trials"] == 1
-    assert results["layout"] == "jhmdb15"
-    assert load_json(tmp_path / "config.json")["skeleton_layout"] == "jhmdb15"
-    assert 0 <= results["best_score"] <= 1
-    classifier = SkeletonClassifier.from_preset(tmp_path / "preset")
-    assert classifier.num_classes == 14 and classifier.backbone.num_frames == 8
-    assert classifier.backbone.embed_dim == results["best_hyperparameters"]["embed_dim"]

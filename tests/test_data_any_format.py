@@ -5,10 +5,10 @@ import pickle
 import numpy as np
 import pytest
 
-from keras_skeletonmae import workflows
 from keras_skeletonmae.cli import build_parser, main
 from keras_skeletonmae.data import load_pyskl, save_hdf5
 from keras_skeletonmae.data.any_format import load_skeletons
+from keras_skeletonmae.training import protocols, sources
 from real_data import require
 
 
@@ -70,7 +70,8 @@ def test_repair_nonfinite_option_reaches_the_reader(tmp_path, monkeypatch, capsy
         asked.append(nonfinite)
         raise ValueError("stop here")
 
-    monkeypatch.setattr(workflows, "load_skeletons", fake_load)
+    for module in (protocols, sources):  # pretrain reads through `sources`
+        monkeypatch.setattr(module, "load_skeletons", fake_load)
     data = str(require("msr_action3d.pkl"))
     for command in ("pretrain", "finetune"):
         for extra in ([], ["--repair-nonfinite"]):

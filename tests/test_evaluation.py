@@ -7,7 +7,7 @@ import keras
 import numpy as np
 import pytest
 
-from keras_skeletonmae import SkeletonClassifier, SkeletonMAEBackbone, workflows
+from keras_skeletonmae import SkeletonClassifier, SkeletonMAEBackbone, training
 from keras_skeletonmae.evaluation import (
     class_probabilities,
     clip_averaged_probabilities,
@@ -68,9 +68,9 @@ def test_predict_reports_the_same_probabilities_for_a_softmax_head(tmp_path):
     SkeletonClassifier(backbone, num_classes=4, num_strl_layers=1).save_to_preset(tmp_path / "a")
     SkeletonClassifier.from_preset(str(tmp_path / "a"), activation="softmax").save_to_preset(
         tmp_path / "b")
-    config = dict(data=str(tmp_path / "poses.npy"), layout="jhmdb15", split=None, top_k=4)
     logits, probabilities = (
-        workflows.predict({**config, "preset": str(tmp_path / p), "output": str(tmp_path / o)})
+        training.predict(tmp_path / "poses.npy", tmp_path / o, preset=tmp_path / p,
+                         layout="jhmdb15", top_k=4)
         for p, o in (("a", "run_a"), ("b", "run_b")))
     for a, b in zip(logits, probabilities, strict=True):
         assert [c["class"] for c in a["top_k"]] == [c["class"] for c in b["top_k"]]

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from helpers import assert_png
-from keras_skeletonmae import figures
-from keras_skeletonmae.figures import (
+from keras_skeletonmae.training import figures
+from keras_skeletonmae.training.figures import (
     plot_confusion_matrix,
     plot_masked_reconstruction,
     plot_training_curves,

@@ -5,6 +5,7 @@ Everything reads into `SkeletonData`; `SkeletonDataset` turns it into batches fo
 every backend. TensorFlow is needed only for the `tf.data` paths.
 """
 
+from keras_skeletonmae.data.any_format import load_skeletons
 from keras_skeletonmae.data.dataset import SkeletonDataset, label_subset
 from keras_skeletonmae.data.hdf5 import hdf5_tf_dataset, load_hdf5, save_hdf5
 from keras_skeletonmae.data.ntu import load_ntu_dir, read_ntu_skeleton
@@ -53,6 +54,7 @@ __all__ = [
     "load_numpy",
     "load_openpose_dir",
     "load_pyskl",
+    "load_skeletons",
     "prepare_sample",
     "training_transform",
     "read_ntu_skeleton",

@@ -5,7 +5,7 @@ A checkpoint holds what the next epoch depends on, so a resumed run ends exactly
 uninterrupted one would: the model and its optimizer state (`model.keras`), the random-seed
 state of every layer (masking, dropout; `model.keras` leaves them out) in `state.npz`, and the
 metrics so far (`state.json`). The trainer seeds the rest by the epoch: data order and
-augmentation (`SkeletonDataset.set_epoch`) and the global generators (`workflows`).
+augmentation (`SkeletonDataset.set_epoch`) and the global generators (`fitting`).
 Every file is written whole or not at all, so a run killed at any point leaves only complete
 files (and, at worst, hidden `.*.partial` temporaries): each file and folder is written under a
 temporary name, then renamed into place. A checkpoint is complete before `checkpoints/LATEST`
@@ -28,7 +28,14 @@ LATEST_FILE = "LATEST"
 
 class RunDirectory:
     """The folder `path` of one run (`config.json`, `metrics.json`, `metrics.csv`,
-    `checkpoints/`, `preset/`, `figures/`)."""
+    `checkpoints/`, `preset/`, `figures/`).
+
+    Args:
+        path: str or `Path`; created when first written to.
+
+    Example:
+        model, history = RunDirectory("runs/finetune").load_checkpoint()
+    """
 
     def __init__(self, path):
         self.path = Path(path)
