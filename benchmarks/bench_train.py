@@ -17,7 +17,14 @@ KERAS_BACKEND) and for a plain PyTorch eager implementation of the pre-training 
 
 Every figure comes from one run on one machine; compare ratios, not absolute rates, across runs.
 
+`--normalization compare` measures instead the two paths of BatchNorm (+ PReLU) in the package's
+layers (`keras_skeletonmae/layers/batch_norm.py`): in each round, per phase and backend, one
+step-time median with the fused path and one with the plain Keras layers, one right after the
+other (their order alternating between rounds); it prints the median over rounds of the ratio
+fused / plain (below 1: the fused path is faster).
+
     python benchmarks/bench_train.py [--backends jax,tensorflow,torch] [--steps 20] [--rounds 2]
+    python benchmarks/bench_train.py --normalization compare --rounds 3 [--frames 32 --batch 4]
 """
 
 import argparse
@@ -70,7 +77,8 @@ def _products(batch=BATCH, strl_layers=0):
 
 def step_flops(strl_layers=0):
     """FLOPs of one training step's matrix products, 2mkn per product and pass."""
-    return sum(2 * m * k * n * passes for m, k, n, passes in _products(strl_layers=strl_layers))
+    return sum(2 * m * k * n * passes
+               for m, k, n, passes in _products(BATCH, strl_layers=strl_layers))
 
 
 # --- workers (one subprocess each) ----------------------------------------------------------------
@@ -102,14 +110,17 @@ def batches(steps, rng):
     return x, rng.integers(0, NUM_CLASSES, size=len(x))
 
 
-def keras_worker(phase, steps, warmup, policy):
+def keras_worker(phase, steps, warmup, policy, normalization="default"):
     import keras
 
     from keras_skeletonmae import SkeletonClassifier, SkeletonMAEBackbone, SkeletonMAEPretrainer
     from keras_skeletonmae.host_memory import retain_freed_memory
+    from keras_skeletonmae.layers import use_fused_normalization
     from keras_skeletonmae.models import xla_jit_compile
 
     retain_freed_memory()
+    if normalization != "default":
+        use_fused_normalization(normalization == "fused")
 
     keras.config.set_dtype_policy(policy)
     keras.utils.set_random_seed(0)
@@ -191,15 +202,16 @@ def worker(spec, args):
         return peak_worker(name)
     if kind == "torch-eager":
         return torch_eager_worker(args.steps, args.warmup)
-    return keras_worker(name, args.steps, args.warmup, args.policy)
+    return keras_worker(name, args.steps, args.warmup, args.policy, args.normalization)
 
 
 # --- orchestration ------------------------------------------------------------------------------
 
-def run_worker(spec, args, backend=None):
+def run_worker(spec, args, backend=None, normalization=None):
     env = dict(os.environ, KERAS_BACKEND=backend or "torch", TF_CPP_MIN_LOG_LEVEL="3")
     cmd = [sys.executable, __file__, "--worker", spec, "--steps", str(args.steps),
-           "--warmup", str(args.warmup), "--policy", args.policy]
+           "--warmup", str(args.warmup), "--policy", args.policy, "--frames", str(args.frames),
+           "--batch", str(args.batch), "--normalization", normalization or args.normalization]
     done = subprocess.run(cmd, env=env, capture_output=True, text=True)
     if done.returncode:
         print(f"{spec} on {backend} failed:\n{done.stderr[-3000:]}", file=sys.stderr)
@@ -207,7 +219,36 @@ def run_worker(spec, args, backend=None):
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def compare_normalization(args, backends):
+    """Fused / plain step-time ratios per phase and backend, the median over `args.rounds`."""
+    times = {}
+    for round_ in range(args.rounds):
+        paths = ("fused", "plain") if round_ % 2 == 0 else ("plain", "fused")
+        for phase in ("pretrain", "finetune"):
+            for backend in backends:
+                for path in paths:
+                    result = run_worker(f"keras:{phase}", args, backend, path)
+                    times.setdefault((phase, backend, path), []).append(
+                        result["step_s"] if result else np.nan)
+    print(f"{os.cpu_count()} CPUs; policy {args.policy}; batch {BATCH} x "
+          f"{CONFIG['num_persons']} persons x {CONFIG['num_frames']} frames; {args.steps} timed "
+          f"steps after {args.warmup} warm-up; {args.rounds} round(s)\n")
+    header = f"{'phase':<10}{'backend':<12}{'fused ms':>10}{'plain ms':>10}{'fused/plain':>13}"
+    print(header + "\n" + "-" * len(header))
+    table = []
+    for phase in ("pretrain", "finetune"):
+        for backend in backends:
+            fused, plain = (np.array(times[phase, backend, p]) for p in ("fused", "plain"))
+            ratio = float(np.median(fused / plain))
+            table.append(dict(phase=phase, backend=backend, fused_s=fused.tolist(),
+                              plain_s=plain.tolist(), ratio=ratio))
+            print(f"{phase:<10}{backend:<12}{1e3 * np.median(fused):>10.1f}"
+                  f"{1e3 * np.median(plain):>10.1f}{ratio:>13.3f}")
+    return table
+
+
 def main():
+    global BATCH
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backends", default=",".join(BACKENDS))
     parser.add_argument("--steps", type=int, default=20, help="timed steps per measurement")
@@ -215,14 +256,27 @@ def main():
     parser.add_argument("--rounds", type=int, default=1,
                         help="measure everything this many times, keep each one's best median")
     parser.add_argument("--policy", default="float32", help="Keras dtype policy")
+    parser.add_argument("--frames", type=int, default=CONFIG["num_frames"],
+                        help="frames per sequence")
+    parser.add_argument("--batch", type=int, default=BATCH, help="sequences per step")
+    parser.add_argument("--normalization", default="default",
+                        choices=("default", "fused", "plain", "compare"),
+                        help="BatchNorm path of the Keras models: the backend's default, fused, "
+                             "the plain Keras layers, or compare fused and plain")
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    CONFIG["num_frames"], BATCH = args.frames, args.batch
     if args.worker:
         print(json.dumps(worker(args.worker, args)))
         return
 
     backends = [b for b in args.backends.split(",") if b]
+    if args.normalization == "compare":
+        table = compare_normalization(args, backends)
+        if args.json:
+            args.json.write_text(json.dumps(table, indent=1))
+        return
     installed = [lib for lib in LIBRARIES if importlib.util.find_spec(lib)]
     load = os.getloadavg()[0]
     peaks = {lib: run_worker(f"peak:{lib}", args) for lib in installed}

@@ -1,5 +1,6 @@
 """Keras layers of SkeletonMAE and the SSL classifier."""
 
+from keras_skeletonmae.layers.batch_norm import use_fused_normalization
 from keras_skeletonmae.layers.body_part_masking import BodyPartMasking
 from keras_skeletonmae.layers.embedding import SkeletonEmbedding
 from keras_skeletonmae.layers.gin_conv import GINConv
@@ -12,4 +13,5 @@ __all__ = [
     "MultiScaleTemporalConv",
     "STRLBlock",
     "SkeletonEmbedding",
+    "use_fused_normalization",
 ]
