@@ -49,7 +49,8 @@ def test_pretrain_writes_config_metrics_checkpoint_preset_and_figures(pretrained
     assert config["data"] == str(msr) and config["split"] == "xsub_train"
     assert config["backend"] == keras.backend.backend() and config["epochs"] == 2
     assert config["layout"] is None and config["skeleton_layout"] == "kinect20"  # guessed
-    assert set(config) >= training.CHECKPOINT_OPTIONS - {"strl_layers", "dropout"}
+    classifier_only = {"strl_layers", "dropout", "backbone_rate_scale", "frozen_warmup_epochs"}
+    assert set(config) >= training.CHECKPOINT_OPTIONS - classifier_only
     assert load_json(pretrained / "results.json")["layout"] == "kinect20"
     metrics = load_json(pretrained / "metrics.json")
     assert [row["epoch"] for row in metrics] == [1, 2]
