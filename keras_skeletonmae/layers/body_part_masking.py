@@ -5,7 +5,7 @@ from keras import ops
 
 from keras_skeletonmae.layouts import get_layout, layout_to_config_value
 
-SAMPLINGS = ("sample", "frame")
+SAMPLINGS = ("sample", "frame", "span")
 
 
 @keras.saving.register_keras_serializable(package="keras_skeletonmae")
@@ -21,7 +21,11 @@ class BodyPartMasking(keras.layers.Layer):
       ablation "random joints instead of body parts", at a matched joint count);
     - otherwise `num_masked_parts=k` parts drawn uniformly at random, without replacement.
     Random parts or joints are drawn either once per sequence (`sampling="sample"`: the same in
-    every frame and person) or independently for every person and frame (`sampling="frame"`).
+    every frame and person), independently for every person and frame (`sampling="frame"`), or
+    once per span of `span` consecutive frames (`sampling="span"`: frames `[0, S)`, `[S, 2S)`,
+    ... each draw their own parts, the same for every person; the last span may be shorter).
+    Spans hide a body part for a stretch of time while it stays visible before and after, so
+    an encoder that mixes frames must use the temporal context to reconstruct it.
     Not every part (or joint) may be masked at once (the paper's rule). Random draws come from a
     `keras.random.SeedGenerator`, so a fresh mask is drawn at every step, under jit too, and the
     sequence of masks is reproducible from `seed`. The layer masks in training and inference alike:
@@ -33,8 +37,16 @@ class BodyPartMasking(keras.layers.Layer):
         num_masked_parts: k, the number of random parts (ignored when `mask_parts` or
             `num_masked_joints` is given).
         num_masked_joints: n random joints instead of parts, or `None`.
-        sampling: `"sample"` or `"frame"`, how often random parts or joints are drawn.
+        sampling: `"sample"`, `"frame"` or `"span"`, how often random parts or joints are drawn.
         seed: int seed of the random draws.
+        span: S, frames per span; required with `sampling="span"`, only allowed with it.
+
+    Example:
+        >>> masking = BodyPartMasking("coco17", num_masked_parts=2, sampling="span", span=4,
+        ...                           seed=0)
+        >>> masked, mask = masking(ops.zeros((1, 2, 8, 17, 16)))  # 8 frames: two spans of 4
+        >>> tuple(mask.shape)
+        (1, 2, 8, 17)
     """
 
     def __init__(
@@ -45,6 +57,7 @@ class BodyPartMasking(keras.layers.Layer):
         sampling="sample",
         seed=None,
         num_masked_joints=None,
+        span=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -57,6 +70,14 @@ class BodyPartMasking(keras.layers.Layer):
         num_parts = self.layout.num_parts
         if sampling not in SAMPLINGS:
             raise ValueError(f"sampling must be one of {SAMPLINGS}, got {sampling!r}.")
+        if (sampling == "span") != (span is not None):
+            raise ValueError(
+                "span (frames per span) is required with sampling='span' and only allowed with "
+                f"it; got sampling={sampling!r}, span={span!r}."
+            )
+        if span is not None and (int(span) != span or span < 1):
+            raise ValueError(f"span must be a positive whole number of frames, got {span!r}.")
+        self.span = None if span is None else int(span)
         if self.mask_parts is not None and self.num_masked_joints is not None:
             raise ValueError("pass mask_parts or num_masked_joints, not both.")
         if self.num_masked_joints is not None:
@@ -94,13 +115,21 @@ class BodyPartMasking(keras.layers.Layer):
         dtype = inputs.dtype
         if self.mask_parts is not None:
             return ops.broadcast_to(ops.convert_to_tensor(self._fixed_mask, dtype=dtype), shape)
-        draw_shape = (shape[0], 1, 1) if self.sampling == "sample" else tuple(shape[:3])
+        if self.sampling == "sample":
+            draw_shape = (shape[0], 1, 1)
+        elif self.sampling == "span":
+            draw_shape = (shape[0], 1, -(-inputs.shape[2] // self.span))  # ceil(T / S) spans
+        else:
+            draw_shape = tuple(shape[:3])
         if self.num_masked_joints is not None:
-            return ops.broadcast_to(self._draw(draw_shape, self.layout.num_joints,
-                                               self.num_masked_joints, dtype), shape)
-        chosen = self._draw(draw_shape, self.layout.num_parts, self.num_masked_parts, dtype)
-        membership = ops.convert_to_tensor(self._membership, dtype=dtype)
-        return ops.broadcast_to(ops.einsum("...p,pv->...v", chosen, membership), shape)
+            mask = self._draw(draw_shape, self.layout.num_joints, self.num_masked_joints, dtype)
+        else:
+            chosen = self._draw(draw_shape, self.layout.num_parts, self.num_masked_parts, dtype)
+            membership = ops.convert_to_tensor(self._membership, dtype=dtype)
+            mask = ops.einsum("...p,pv->...v", chosen, membership)
+        if self.sampling == "span":
+            mask = ops.repeat(mask, self.span, axis=2)[:, :, : inputs.shape[2]]
+        return ops.broadcast_to(mask, shape)
 
     def _draw(self, draw_shape, num_items, k, dtype):
         """`draw_shape + (num_items,)` 0/1: k items chosen uniformly without replacement."""
@@ -129,6 +158,7 @@ class BodyPartMasking(keras.layers.Layer):
             sampling=self.sampling,
             seed=self.seed,
             num_masked_joints=self.num_masked_joints,
+            span=self.span,
         )
         return config
 

@@ -1,5 +1,7 @@
 """The SSL action classifier: STRL layers around the (pre-trained) SkeletonMAE encoder."""
 
+import inspect
+
 import keras
 from keras import ops
 
@@ -7,7 +9,12 @@ from keras_skeletonmae.evaluation import outputs_are_logits
 from keras_skeletonmae.layers import STRLBlock
 from keras_skeletonmae.losses import SparseCategoricalCrossentropyWithLabelSmoothing
 from keras_skeletonmae.models import presets as preset_io
+from keras_skeletonmae.models.backbone import SkeletonMAEBackbone
 from keras_skeletonmae.models.task import BackboneTask
+
+# The STRL arguments a trunk pre-trainer shares with the classifier.
+TRUNK_ARGUMENTS = ("num_strl_layers", "person_interaction", "combine", "temporal_kernel_size",
+                   "temporal_dilations")
 
 
 @keras.saving.register_keras_serializable(package="keras_skeletonmae")
@@ -139,9 +146,20 @@ class SkeletonClassifier(BackboneTask):
         """A classifier from a preset. Without `num_classes`, a preset saved from a classifier is
         restored with its head; with a different `num_classes`, every weight is kept except the
         head `predictions`, which is new. Around a backbone-only or pre-trainer preset, a new
-        classifier is built and `num_classes` is required."""
+        classifier is built and `num_classes` is required: around a pre-trainer preset with
+        `encoder="trunk"`, by `from_pretrainer` (every layer but the head pre-trained)."""
         if num_classes is not None:
             kwargs["num_classes"] = num_classes
+        if _holds_trunk_pretrainer(preset):
+            from keras_skeletonmae.models.pretrainer import SkeletonMAEPretrainer
+
+            if num_classes is None:
+                raise ValueError(f"Preset '{preset}' holds a pre-trainer, no classifier: pass "
+                                 "num_classes= to build one around its trunk.")
+            backbone_arguments = inspect.signature(SkeletonMAEBackbone.__init__).parameters
+            overrides = {k: kwargs.pop(k) for k in list(kwargs) if k in backbone_arguments}
+            pretrainer = SkeletonMAEPretrainer.from_preset(preset, load_weights, **overrides)
+            return cls.from_pretrainer(pretrainer, **kwargs)
         try:
             return preset_io.load_task(
                 cls, preset, load_weights, {"num_classes": ("predictions/",)}, **kwargs
@@ -153,6 +171,42 @@ class SkeletonClassifier(BackboneTask):
                     "around its backbone."
                 ) from None
             raise
+
+    @classmethod
+    def from_pretrainer(cls, pretrainer, num_classes, **kwargs):
+        """A classifier that starts from `pretrainer`'s weights, every layer but the head.
+
+        The classifier gets a copy of the pre-trainer's backbone (fine-tuning leaves the
+        pre-trainer as it is). A pre-trainer with `encoder="trunk"` also gives its STRL layers
+        and encoder copies (same names, `strl_0`, ..., `strl_1_encoder`, ...), and their
+        arguments are the defaults of the classifier's; `kwargs` override them. STRL layers the
+        pre-trainer lacks (a `"gin"` pre-trainer's, or beyond its `num_strl_layers`) start as in
+        `SkeletonClassifier(backbone)`: new, with encoder copies of its G_E.
+
+        Args:
+            pretrainer: a `SkeletonMAEPretrainer`.
+            num_classes: number of action classes.
+            **kwargs: other constructor arguments (`dropout`, `seed`, ...).
+
+        Example:
+            >>> from keras_skeletonmae import SkeletonMAEBackbone, SkeletonMAEPretrainer
+            >>> backbone = SkeletonMAEBackbone("coco17", num_frames=16, embed_dim=16,
+            ...                                num_layers=1, hidden_dim=32)
+            >>> pretrainer = SkeletonMAEPretrainer(backbone, encoder="trunk", num_strl_layers=2)
+            >>> classifier = SkeletonClassifier.from_pretrainer(pretrainer, num_classes=20)
+            >>> [copy.name for copy in classifier.encoder_copies]
+            ['strl_1_encoder']
+        """
+        arguments = {}
+        if pretrainer.encoder == "trunk":
+            arguments = {name: getattr(pretrainer, name) for name in TRUNK_ARGUMENTS}
+        classifier = cls(_copy(pretrainer.backbone), num_classes, **{**arguments, **kwargs})
+        try:
+            preset_io.transfer_weights(pretrainer, classifier, skip=("predictions/",))
+        except ValueError as e:
+            raise ValueError(f"The pre-trainer's weights do not fit this classifier ({e}); keep "
+                             f"the pre-trainer's {', '.join(TRUNK_ARGUMENTS)}.") from None
+        return classifier
 
     def compile(self, optimizer="auto", loss="auto", metrics="auto", **kwargs):
         """Defaults: Adam(1e-3), label-smoothed (0.1) cross-entropy, accuracy."""
@@ -182,6 +236,16 @@ class SkeletonClassifier(BackboneTask):
             seed=self.seed,
         )
         return config
+
+
+def _holds_trunk_pretrainer(preset):
+    """Whether `preset` holds a `SkeletonMAEPretrainer` with `encoder="trunk"`."""
+    path = preset_io.resolve_preset(preset) / preset_io.TASK_CONFIG_FILE
+    if not path.is_file():
+        return False
+    saved = preset_io.read_json(path)
+    return (saved.get("class_name") == "SkeletonMAEPretrainer"
+            and saved.get("config", {}).get("encoder") == "trunk")
 
 
 def _copy(backbone):

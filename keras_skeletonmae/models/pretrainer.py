@@ -3,12 +3,13 @@
 import keras
 from keras import ops
 
-from keras_skeletonmae.layers import BodyPartMasking, GINConv
+from keras_skeletonmae.layers import BodyPartMasking, GINConv, STRLBlock
 from keras_skeletonmae.distribution import replicas_in_sync
 from keras_skeletonmae.losses import reweighted_cosine_error
 from keras_skeletonmae.models.task import BackboneTask
 
 TARGETS = ("coordinates", "embedding")
+ENCODERS = ("gin", "trunk")
 
 
 def coordinate_target(skeletons, center, window):
@@ -53,6 +54,17 @@ class SkeletonMAEPretrainer(BackboneTask):
       They still depend on the learned embedding, which pre-training can shrink towards
       uninformative features; offered to reproduce the paper and for ablations.
 
+    Masked encoder (`encoder=`):
+    - `"gin"` (default, the paper's): G_E alone, on every person's frame graph separately.
+    - `"trunk"`: the `SkeletonClassifier`'s whole trunk, `H_{l+1} = STRL_l([H_l, G_E^l(H_l)])`
+      for `num_strl_layers` STRL layers named as the classifier names them (`strl_0`, ...,
+      encoder copies `strl_1_encoder`, ..., initialised from G_E), so that the STRL layers and
+      their temporal convolutions are pre-trained too: `SkeletonClassifier.from_pretrainer` or
+      `SkeletonClassifier.from_preset` then starts with every layer but the head pre-trained.
+      The STRL layers mix frames and persons; as masked joints enter as the mask token, what
+      they mix carries nothing of a masked joint's coordinates. With `mask_sampling="span"`
+      the trunk can (and must) use the visible frames around a masked span.
+
     `predict(x)` returns `{"reconstruction", "target", "mask"}` (mask = joints the loss counts).
 
     Args:
@@ -60,13 +72,32 @@ class SkeletonMAEPretrainer(BackboneTask):
         mask_parts: names of parts always masked; `None` for `num_masked_parts` random parts.
         num_masked_parts: k random parts per draw.
         num_masked_joints: n random joints per draw instead of parts (an ablation), or `None`.
-        mask_sampling: `"sample"` (one draw per sequence) or `"frame"` (per person and frame).
+        mask_sampling: `"sample"` (one draw per sequence), `"frame"` (per person and frame) or
+            `"span"` (per span of `mask_span` consecutive frames), see `BodyPartMasking`.
+        mask_span: frames per span with `mask_sampling="span"`; `None` otherwise.
         target: `"coordinates"` or `"embedding"`.
         target_window: odd number of frames in the coordinate target.
         beta: the loss exponent (2 in the paper).
         decoder_hidden_dim: width of the decoder's MLP; `None` = the backbone's `hidden_dim`.
         seed: int seed of the masking.
+        encoder: `"gin"` or `"trunk"`, the masked encoder (see above).
+        num_strl_layers: with `encoder="trunk"`, M, STRL layers (as `SkeletonClassifier`).
+        person_interaction: with `encoder="trunk"`, see `STRLBlock`.
+        combine: with `encoder="trunk"`, see `STRLBlock`.
+        temporal_kernel_size: with `encoder="trunk"`, see `STRLBlock`.
+        temporal_dilations: with `encoder="trunk"`, see `STRLBlock`.
         dtype: dtype policy of the task's own layers.
+
+    Example:
+        >>> from keras_skeletonmae import SkeletonClassifier, SkeletonMAEBackbone
+        >>> backbone = SkeletonMAEBackbone("coco17", num_frames=16, embed_dim=16, num_layers=1,
+        ...                                hidden_dim=32)
+        >>> pretrainer = SkeletonMAEPretrainer(backbone, mask_sampling="span", mask_span=4,
+        ...                                    encoder="trunk", num_strl_layers=2, seed=0)
+        >>> pretrainer.fit(x_unlabeled, epochs=1)  # doctest: +SKIP
+        >>> classifier = SkeletonClassifier.from_pretrainer(pretrainer, num_classes=10)
+        >>> [block.name for block in classifier.strl_blocks]
+        ['strl_0', 'strl_1']
     """
 
     def __init__(
@@ -81,11 +112,22 @@ class SkeletonMAEPretrainer(BackboneTask):
         decoder_hidden_dim=None,
         seed=None,
         num_masked_joints=None,
+        mask_span=None,
+        encoder="gin",
+        num_strl_layers=3,
+        person_interaction="add",
+        combine="concat",
+        temporal_kernel_size=5,
+        temporal_dilations=(1, 2),
         dtype=None,
         **kwargs,
     ):
         if target not in TARGETS:
             raise ValueError(f"target must be one of {TARGETS}, got {target!r}.")
+        if encoder not in ENCODERS:
+            raise ValueError(f"encoder must be one of {ENCODERS}, got {encoder!r}.")
+        if encoder == "trunk" and num_strl_layers < 1:
+            raise ValueError(f"encoder='trunk' needs num_strl_layers >= 1, got {num_strl_layers}.")
         if target_window < 1 or target_window % 2 == 0:
             raise ValueError(f"target_window must be a positive odd number, got {target_window}.")
         layout = backbone.layout
@@ -100,9 +142,27 @@ class SkeletonMAEPretrainer(BackboneTask):
             mask_sampling,
             seed,
             num_masked_joints=num_masked_joints,
+            span=mask_span,
             dtype=dtype,
             name="masking",
         )
+        # The classifier's trunk, built and named as `SkeletonClassifier` builds it, so that its
+        # weights transfer by name.
+        self.strl_blocks = [] if encoder == "gin" else [
+            STRLBlock(
+                backbone.embed_dim,
+                person_interaction=person_interaction,
+                combine=combine,
+                temporal_kernel_size=temporal_kernel_size,
+                temporal_dilations=temporal_dilations,
+                dtype=dtype,
+                name=f"strl_{i}",
+            )
+            for i in range(num_strl_layers)
+        ]
+        self.encoder_copies = [
+            backbone.copy_encoder(f"strl_{i}_encoder") for i in range(1, len(self.strl_blocks))
+        ]
         self.remask = keras.layers.Dense(
             backbone.embed_dim, use_bias=False, dtype=dtype, name="remask"
         )
@@ -123,7 +183,13 @@ class SkeletonMAEPretrainer(BackboneTask):
         # visible joint's bone or motion would give a masked one away), then the mask token.
         visible = backbone.embedding(inputs, joint_mask=mask)
         masked, _ = self.masking(visible, joint_mask=mask)
-        hidden = self.remask(backbone.encoder(masked)) * (1.0 - mask[..., None])
+        if encoder == "gin":
+            encoded = backbone.encoder(masked)
+        else:
+            encoded = masked
+            for block, gin in zip(self.strl_blocks, [backbone.encoder] + self.encoder_copies):
+                encoded = block([encoded, gin(encoded)])
+        hidden = self.remask(encoded) * (1.0 - mask[..., None])
         reconstruction = self.decoder(hidden)
         if target == "embedding":
             target_features = ops.stop_gradient(embedded)
@@ -134,6 +200,8 @@ class SkeletonMAEPretrainer(BackboneTask):
         loss_mask = ops.cast(mask, "float32") * present_frames(inputs)[..., None]
         outputs = {"reconstruction": reconstruction, "target": target_features, "mask": loss_mask}
         super().__init__(inputs=inputs, outputs=outputs, dtype=dtype, **kwargs)
+        for copy in self.encoder_copies:
+            copy.set_weights(backbone.encoder.get_weights())
         # === Config ===
         self.mask_parts = mask_parts
         self.num_masked_parts = num_masked_parts
@@ -144,6 +212,13 @@ class SkeletonMAEPretrainer(BackboneTask):
         self.beta = beta
         self.decoder_hidden_dim = decoder_hidden_dim
         self.seed = seed
+        self.mask_span = mask_span
+        self.encoder = encoder
+        self.num_strl_layers = num_strl_layers
+        self.person_interaction = person_interaction
+        self.combine = combine
+        self.temporal_kernel_size = temporal_kernel_size
+        self.temporal_dilations = list(temporal_dilations)
         self.compile()
 
     def compile(self, optimizer="auto", **kwargs):
@@ -175,5 +250,12 @@ class SkeletonMAEPretrainer(BackboneTask):
             beta=self.beta,
             decoder_hidden_dim=self.decoder_hidden_dim,
             seed=self.seed,
+            mask_span=self.mask_span,
+            encoder=self.encoder,
+            num_strl_layers=self.num_strl_layers,
+            person_interaction=self.person_interaction,
+            combine=self.combine,
+            temporal_kernel_size=self.temporal_kernel_size,
+            temporal_dilations=self.temporal_dilations,
         )
         return config

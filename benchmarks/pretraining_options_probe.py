@@ -1,0 +1,110 @@
+"""Probe of the pre-training options on MSR Action3D at 10% labels, scored on held-out
+training subjects (the test split is never read).
+
+Three arms, the same fine-tuning budget each, `--seeds` seeds:
+
+- `scratch`: the SSL classifier from scratch;
+- `gin`: the paper's pre-training (G_E alone, one mask per sequence), then fine-tuning;
+- `trunk`: the whole trunk pre-trained (`encoder="trunk"`) with span masking, then
+  `SkeletonClassifier.from_pretrainer` (every layer but the head pre-trained) and fine-tuning.
+
+Pre-training sees the training subjects' skeletons (labels unused); fine-tuning sees a
+class-balanced `--label-fraction` of their labels (`label_subset`, drawn with the seed); the
+score is top-1 on the `--val-subjects` of `xsub_train`.
+
+    KERAS_BACKEND=jax python benchmarks/pretraining_options_probe.py [--seeds 0 1]
+        [--pretrain-epochs 20] [--finetune-epochs 60] [--output probe.json]
+"""
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from keras_skeletonmae import SkeletonClassifier, SkeletonMAEBackbone, SkeletonMAEPretrainer
+from keras_skeletonmae.data import CenterOnJoint, load_pyskl
+from keras_skeletonmae.data.dataset import label_subset
+from keras_skeletonmae.layouts import get_layout
+
+DATA = Path(os.environ.get("SKELETONMAE_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+ARMS = ("scratch", "gin", "trunk")
+
+
+def subject_split(val_subjects):
+    """`(train, val)` `SkeletonData` of `xsub_train`, split by subject (`aXX_sYY_eZZ` ids)."""
+    data, _ = load_pyskl(DATA / "msr_action3d.pkl").split("xsub_train").repair(drop_all_zero=True)
+    subjects = np.array([sample_id.split("_")[1] for sample_id in data.ids])
+    held_out = np.isin(subjects, [f"s{int(s):02d}" for s in val_subjects])
+    return data.select(np.flatnonzero(~held_out)), data.select(np.flatnonzero(held_out))
+
+
+def run_arm(arm, seed, train, val, args):
+    """Top-1 on `val` of one arm and seed, with its wall-clock times."""
+    keras.utils.set_random_seed(seed)
+    layout = get_layout(train.layout)
+    arrays = dict(num_frames=args.frames, num_persons=1, transform=CenterOnJoint(layout))
+    backbone = SkeletonMAEBackbone(layout, num_channels=3, num_frames=args.frames, num_persons=1,
+                                   embed_dim=args.embed_dim, num_layers=2,
+                                   hidden_dim=2 * args.embed_dim, motion=True, bones=True)
+    trunk = dict(num_strl_layers=2)
+    times = {}
+    start = time.time()
+    if arm == "scratch":
+        classifier = SkeletonClassifier(backbone, num_classes=20, dropout=0.3, seed=seed, **trunk)
+    else:
+        options = (dict(encoder="trunk", mask_sampling="span", mask_span=args.mask_span, **trunk)
+                   if arm == "trunk" else {})
+        pretrainer = SkeletonMAEPretrainer(backbone, seed=seed, **options)
+        pretrainer.compile(optimizer=keras.optimizers.Adam(1e-3))
+        x_unlabeled, _ = train.to_arrays(**arrays, seed=seed)
+        pretrainer.fit(x_unlabeled, batch_size=32, epochs=args.pretrain_epochs, verbose=0)
+        times["pretrain_s"] = round(time.time() - start, 1)
+        classifier = SkeletonClassifier.from_pretrainer(pretrainer, num_classes=20, dropout=0.3,
+                                                        seed=seed, **trunk)
+    labelled = label_subset(train, args.label_fraction, seed=seed)
+    x, y = labelled.to_arrays(**arrays, seed=seed)
+    classifier.compile(optimizer=keras.optimizers.Adam(2e-3))
+    start = time.time()
+    classifier.fit(x, y, batch_size=16, epochs=args.finetune_epochs, verbose=0)
+    times["finetune_s"] = round(time.time() - start, 1)
+    x_val, y_val = val.to_arrays(**arrays)
+    predicted = np.argmax(classifier.predict(x_val, verbose=0), axis=-1)
+    return dict(arm=arm, seed=seed, labelled=len(y), val=len(y_val),
+                top1=round(100 * float(np.mean(predicted == y_val)), 1), **times)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    parser.add_argument("--arms", nargs="+", choices=ARMS, default=list(ARMS))
+    parser.add_argument("--val-subjects", type=int, nargs="+", default=[7, 9])
+    parser.add_argument("--label-fraction", type=float, default=0.1)
+    parser.add_argument("--frames", type=int, default=32)
+    parser.add_argument("--embed-dim", type=int, default=32)
+    parser.add_argument("--mask-span", type=int, default=8)
+    parser.add_argument("--pretrain-epochs", type=int, default=20)
+    parser.add_argument("--finetune-epochs", type=int, default=60)
+    parser.add_argument("--output", type=Path, default=None)
+    args = parser.parse_args(argv)
+    train, val = subject_split(args.val_subjects)
+    results = []
+    for seed in args.seeds:
+        for arm in args.arms:
+            results.append(run_arm(arm, seed, train, val, args))
+            print(json.dumps(results[-1]), flush=True)
+    summary = {arm: [r["top1"] for r in results if r["arm"] == arm] for arm in args.arms}
+    for arm, scores in summary.items():
+        print(f"{arm:8s} top-1 on subjects {args.val_subjects}: {np.mean(scores):.1f} "
+              f"({', '.join(map(str, scores))})")
+    if args.output:
+        args.output.write_text(json.dumps(dict(args={k: str(v) for k, v in vars(args).items()},
+                                               results=results, summary=summary), indent=2))
+    return results
+
+
+if __name__ == "__main__":
+    main()
