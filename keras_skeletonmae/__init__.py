@@ -6,7 +6,7 @@ the speed settings the command line uses are explicit calls (`host_memory.retain
 `models.xla_jit_compile`).
 """
 
-from keras_skeletonmae import data, layers, layouts, losses, models
+from keras_skeletonmae import data, layers, layouts, losses, models, training
 from keras_skeletonmae.layouts import SkeletonLayout, convert_layout, get_layout, register_layout
 from keras_skeletonmae.models import SkeletonClassifier, SkeletonMAEBackbone, SkeletonMAEPretrainer
 from keras_skeletonmae.version import __version__
@@ -25,4 +25,5 @@ __all__ = [
     "losses",
     "models",
     "register_layout",
+    "training",
 ]

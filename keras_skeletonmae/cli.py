@@ -217,8 +217,17 @@ def build_parser():
                           help="always mask these body parts (e.g. right_arm right_leg)")
     pretrain.add_argument("--masked-joints", type=_positive,
                           help="mask this many random joints instead of body parts (ablation)")
-    pretrain.add_argument("--mask-sampling", choices=("sample", "frame"), default="sample")
+    pretrain.add_argument("--mask-sampling", choices=("sample", "frame", "span"),
+                          default="sample", help="one mask per sequence, per frame, or per "
+                                                 "span of --mask-span frames")
+    pretrain.add_argument("--mask-span", type=_positive, help="frames per span with "
+                                                              "--mask-sampling span")
     pretrain.add_argument("--target", choices=("coordinates", "embedding"), default="coordinates")
+    pretrain.add_argument("--encoder", choices=("gin", "trunk"), default="gin",
+                          help="the masked encoder: the GIN encoder frame by frame (the "
+                               "paper's), or the classifier's whole trunk (STRL layers too)")
+    pretrain.add_argument("--strl-layers", type=_positive, default=3,
+                          help="M, the trunk's STRL layers with --encoder trunk")
     _add_training(pretrain, epochs=30, batch_size=32, learning_rate=1.5e-4)
     _add_output(pretrain, "runs/pretrain")
 

@@ -60,10 +60,13 @@ def calls(monkeypatch):
 COMMANDS = {
     "pretrain": (
         ["pretrain", "--data", "a.pkl:xsub_train", "b.pkl", "--split", "xsub_val", "--epochs",
-         "3", "--mask-parts", "right_arm", "left_leg", "--no-motion", "--allow-overlap"],
+         "3", "--mask-parts", "right_arm", "left_leg", "--no-motion", "--allow-overlap",
+         "--encoder", "trunk", "--strl-layers", "2", "--mask-sampling", "span", "--mask-span",
+         "8"],
         "pretrain",
         dict(data=[(Path("a.pkl"), "xsub_train"), Path("b.pkl")], split="xsub_val", epochs=3,
              mask_parts=["right_arm", "left_leg"], motion=False, allow_overlap=True,
+             encoder="trunk", strl_layers=2, mask_sampling="span", mask_span=8,
              output=Path("runs/pretrain")),
         "Pre-trained for 2 epochs; final loss 0.5; preset in out/preset"),
     "finetune": (

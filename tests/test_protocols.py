@@ -418,6 +418,24 @@ def test_pretraining_on_several_files_records_them_and_resumes(kinect_sets, tmp_
                           **options)
 
 
+def test_trunk_pre_training_with_span_masks_starts_the_fine_tuned_trunk(msr, tmp_path):
+    """The pre-training options reach the pre-trainer and its preset, and fine-tuning from it
+    with as many STRL layers starts from the pre-trained STRL layers."""
+    pretrained = tmp_path / "pretrain"
+    training.pretrain(msr, pretrained, split="xsub_train", **TINY, epochs=1, encoder="trunk",
+                      strl_layers=2, mask_sampling="span", mask_span=4)
+    config = load_json(pretrained / "config.json")
+    assert (config["encoder"], config["mask_sampling"], config["mask_span"]) == ("trunk", "span", 4)
+    pretrainer = SkeletonMAEPretrainer.from_preset(pretrained / "preset")
+    assert (pretrainer.encoder, pretrainer.mask_span, pretrainer.num_strl_layers) == ("trunk", 4, 2)
+    classifier = SkeletonClassifier.from_preset(pretrained / "preset", num_classes=19,
+                                                num_strl_layers=2)
+    for name in ("strl_0", "strl_1", "strl_1_encoder"):
+        for got, saved in zip(classifier.get_layer(name).get_weights(),
+                              pretrainer.get_layer(name).get_weights()):
+            np.testing.assert_array_equal(got, saved)
+
+
 # benchmarks/protocols.py
 
 

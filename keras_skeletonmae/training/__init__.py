@@ -19,22 +19,21 @@ from keras_skeletonmae.training.protocols import (evaluate, finetune, linear_eva
                                                   load_classifier, predict, preset_metadata,
                                                   pretrain, tune)
 from keras_skeletonmae.training.recipes import FineTuningAdam, fine_tuning_optimizer
-from keras_skeletonmae.training.recipes import FineTuningAdam, fine_tuning_optimizer
+from keras_skeletonmae.training import figures
 from keras_skeletonmae.training.run_directory import RunDirectory
 from keras_skeletonmae.training.sources import pretraining_sources, read_pretraining_data
 
 __all__ = [
     "CHECKPOINT_OPTIONS",
     "FineTuningAdam",
-    "FineTuningAdam",
     "RESUME_FREE_OPTIONS",
     "RunDirectory",
     "adam",
     "check_split_overlap",
     "evaluate",
+    "figures",
     "fine_tuning_optimizer",
     "finetune",
-    "fine_tuning_optimizer",
     "linear_evaluation",
     "load_classifier",
     "predict",

@@ -36,9 +36,9 @@ DEFAULT_FRAMES = 32
 def pretrain(data, output, *, layout=None, split=None, nonfinite="raise", allow_overlap=False,
              preset=None, frames=None, persons=None, embed_dim=64, gin_layers=3, hidden_dim=256,
              motion=True, bones=True, masked_parts=2, mask_parts=None, masked_joints=None,
-             mask_sampling="sample", target="coordinates", epochs=30, batch_size=32,
-             learning_rate=None, lr_schedule="cosine", augment=True, seed=0, resume=False,
-             checkpoint_every=1, jit_compile="auto"):
+             mask_sampling="sample", mask_span=None, target="coordinates", encoder="gin",
+             strl_layers=3, epochs=30, batch_size=32, learning_rate=None, lr_schedule="cosine",
+             augment=True, seed=0, resume=False, checkpoint_every=1, jit_compile="auto"):
     """SkeletonMAE pre-training on unlabelled skeletons (`skeletonmae pretrain`).
 
     Args:
@@ -59,8 +59,14 @@ def pretrain(data, output, *, layout=None, split=None, nonfinite="raise", allow_
         masked_parts: int; body parts masked per draw.
         mask_parts: list of str or None; always mask these parts.
         masked_joints: int or None; mask this many random joints instead of body parts.
-        mask_sampling: `"sample"` or `"frame"`; one mask per sequence or per frame.
+        mask_sampling: `"sample"`, `"frame"` or `"span"`; one mask per sequence, per frame or
+            per span of `mask_span` consecutive frames.
+        mask_span: int or None; frames per span with `mask_sampling="span"`.
         target: `"coordinates"` or `"embedding"`; what is reconstructed.
+        encoder: `"gin"` (the paper: the GIN encoder, frame by frame) or `"trunk"` (the
+            classifier's whole trunk, STRL layers included, is the masked encoder).
+        strl_layers: int; the trunk's STRL layers with `encoder="trunk"` (fine-tune with the
+            same number to start every one of them pre-trained).
         epochs, batch_size: int.
         learning_rate: float or None; Adam's (default 1.5e-4).
         lr_schedule: `"cosine"` (decay to 0 over the run) or `"constant"`.
@@ -85,7 +91,8 @@ def pretrain(data, output, *, layout=None, split=None, nonfinite="raise", allow_
     frames, persons = _input_shape(data, preset, frames, persons)
     task_arguments = dict(num_masked_parts=masked_parts, mask_parts=mask_parts,
                           num_masked_joints=masked_joints, mask_sampling=mask_sampling,
-                          target=target, seed=seed)
+                          mask_span=mask_span, target=target, encoder=encoder,
+                          num_strl_layers=strl_layers, seed=seed)
 
     def build():
         return build_task(SkeletonMAEPretrainer, options, data, frames, persons, 1.5e-4,
