@@ -91,21 +91,10 @@ class SkeletonClassifier(BackboneTask):
             backbone = _copy(backbone)
         # === Layers ===
         self.backbone = backbone
-        self.strl_blocks = [] if freeze_backbone else [
-            STRLBlock(
-                backbone.embed_dim,
-                person_interaction=person_interaction,
-                combine=combine,
-                temporal_kernel_size=temporal_kernel_size,
-                temporal_dilations=temporal_dilations,
-                dtype=dtype,
-                name=f"strl_{i}",
-            )
-            for i in range(num_strl_layers)
-        ]
-        self.encoder_copies = [
-            backbone.copy_encoder(f"strl_{i}_encoder") for i in range(1, len(self.strl_blocks))
-        ]
+        self.strl_blocks, self.encoder_copies = strl_trunk(
+            backbone, 0 if freeze_backbone else num_strl_layers, person_interaction, combine,
+            temporal_kernel_size, temporal_dilations, dtype,
+        )
         self.dropout_layer = keras.layers.Dropout(dropout, seed=seed, dtype=dtype, name="dropout")
         self.predictions = keras.layers.Dense(
             num_classes, activation=activation, dtype=dtype, name="predictions"
@@ -115,10 +104,9 @@ class SkeletonClassifier(BackboneTask):
         if freeze_backbone:
             features = backbone(inputs)
         else:
-            features = backbone.embedding(inputs)
-            encoders = [backbone.encoder] + self.encoder_copies
-            for block, encoder in zip(self.strl_blocks, encoders):
-                features = block([features, encoder(features)])
+            features = apply_trunk(
+                backbone.embedding(inputs), backbone, self.strl_blocks, self.encoder_copies
+            )
         pooled = ops.mean(features, axis=(1, 2, 3))
         outputs = self.predictions(self.dropout_layer(pooled))
         super().__init__(inputs=inputs, outputs=outputs, dtype=dtype, **kwargs)
@@ -236,6 +224,49 @@ class SkeletonClassifier(BackboneTask):
             seed=self.seed,
         )
         return config
+
+
+def strl_trunk(backbone, num_strl_layers, person_interaction, combine, temporal_kernel_size,
+               temporal_dilations, dtype=None):
+    """The STRL layers `strl_0`, ... and G_E's copies `strl_1_encoder`, ... of a trunk around
+    `backbone` (`SkeletonClassifier`'s, and `SkeletonMAEPretrainer(encoder="trunk")`'s, named
+    alike so that weights transfer by name). The caller copies G_E's weights into the copies
+    once they are built.
+
+    Args:
+        backbone: a `SkeletonMAEBackbone`.
+        num_strl_layers: int, M.
+        person_interaction: str, see `STRLBlock`.
+        combine: str, see `STRLBlock`.
+        temporal_kernel_size: int, see `STRLBlock`.
+        temporal_dilations: sequence of int, see `STRLBlock`.
+        dtype: dtype policy of the STRL layers.
+
+    Returns:
+        `(blocks, copies)`: lists of `STRLBlock` and of `keras.Sequential`.
+    """
+    blocks = [
+        STRLBlock(
+            backbone.embed_dim,
+            person_interaction=person_interaction,
+            combine=combine,
+            temporal_kernel_size=temporal_kernel_size,
+            temporal_dilations=temporal_dilations,
+            dtype=dtype,
+            name=f"strl_{i}",
+        )
+        for i in range(num_strl_layers)
+    ]
+    copies = [backbone.copy_encoder(f"strl_{i}_encoder") for i in range(1, num_strl_layers)]
+    return blocks, copies
+
+
+def apply_trunk(features, backbone, blocks, copies):
+    """`H_{l+1} = STRL_l([H_l, G_E^l(H_l)])` over `blocks`, G_E^0 the backbone's encoder and
+    G_E^l its copy `copies[l - 1]`."""
+    for block, encoder in zip(blocks, [backbone.encoder] + copies):
+        features = block([features, encoder(features)])
+    return features
 
 
 def _holds_trunk_pretrainer(preset):

@@ -3,9 +3,10 @@
 import keras
 from keras import ops
 
-from keras_skeletonmae.layers import BodyPartMasking, GINConv, STRLBlock
+from keras_skeletonmae.layers import BodyPartMasking, GINConv
 from keras_skeletonmae.distribution import replicas_in_sync
 from keras_skeletonmae.losses import reweighted_cosine_error
+from keras_skeletonmae.models.classifier import apply_trunk, strl_trunk
 from keras_skeletonmae.models.task import BackboneTask
 
 TARGETS = ("coordinates", "embedding")
@@ -148,21 +149,10 @@ class SkeletonMAEPretrainer(BackboneTask):
         )
         # The classifier's trunk, built and named as `SkeletonClassifier` builds it, so that its
         # weights transfer by name.
-        self.strl_blocks = [] if encoder == "gin" else [
-            STRLBlock(
-                backbone.embed_dim,
-                person_interaction=person_interaction,
-                combine=combine,
-                temporal_kernel_size=temporal_kernel_size,
-                temporal_dilations=temporal_dilations,
-                dtype=dtype,
-                name=f"strl_{i}",
-            )
-            for i in range(num_strl_layers)
-        ]
-        self.encoder_copies = [
-            backbone.copy_encoder(f"strl_{i}_encoder") for i in range(1, len(self.strl_blocks))
-        ]
+        self.strl_blocks, self.encoder_copies = strl_trunk(
+            backbone, num_strl_layers if encoder == "trunk" else 0, person_interaction, combine,
+            temporal_kernel_size, temporal_dilations, dtype,
+        )
         self.remask = keras.layers.Dense(
             backbone.embed_dim, use_bias=False, dtype=dtype, name="remask"
         )
@@ -186,9 +176,7 @@ class SkeletonMAEPretrainer(BackboneTask):
         if encoder == "gin":
             encoded = backbone.encoder(masked)
         else:
-            encoded = masked
-            for block, gin in zip(self.strl_blocks, [backbone.encoder] + self.encoder_copies):
-                encoded = block([encoded, gin(encoded)])
+            encoded = apply_trunk(masked, backbone, self.strl_blocks, self.encoder_copies)
         hidden = self.remask(encoded) * (1.0 - mask[..., None])
         reconstruction = self.decoder(hidden)
         if target == "embedding":
