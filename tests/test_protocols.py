@@ -1,8 +1,10 @@
 """The training protocols (`keras_skeletonmae.training`) called from Python on a few real
 samples with tiny models, and the plumbing of `benchmarks/protocols.py`.
 
-Every protocol runs on every backend; what adds no backend coverage (file logic, resume rules,
-the layout transfer, the benchmark) runs on JAX only."""
+Pre-training, fine-tuning, evaluation, prediction and an interrupted run's resume run on every
+backend; what adds no backend coverage (file logic, resume rules, the other protocols' options,
+the layout transfer, the benchmark; the models themselves are tested on every backend in
+test_models.py and test_data_dataset.py) runs on PyTorch only."""
 
 import csv
 import json
@@ -21,9 +23,11 @@ from helpers import assert_png, load_benchmark
 from real_data import real_subset, require
 
 TINY = dict(embed_dim=16, gin_layers=1, hidden_dim=32, frames=16)
-JAX_ONLY = pytest.mark.skipif(keras.backend.backend() != "jax",
-                              reason="file and resume logic, the same on every backend: "
-                                     "checked once, on JAX")
+# PyTorch runs small models without compiling them, so the tests that add no backend coverage
+# cost least there.
+ONCE_ON_TORCH = pytest.mark.skipif(keras.backend.backend() != "torch",
+                                   reason="file and resume logic, the same on every backend: "
+                                          "checked once, on PyTorch")
 JHMDB_CLASSIFIER = "skeletonmae_jhmdb15_jhmdb_classifier"
 
 
@@ -97,6 +101,7 @@ def test_finetune_on_a_fraction_of_labels_evaluates_on_the_val_split(pretrained,
     assert classifier.num_classes == 19 and len(classifier.strl_blocks) == 1
 
 
+@ONCE_ON_TORCH
 def test_linear_evaluation_keeps_the_encoder_and_validates_every_n_epochs(pretrained, msr,
                                                                           tmp_path, capsys):
     results = training.linear_evaluation(msr, tmp_path, preset=pretrained / "preset",
@@ -115,7 +120,7 @@ def test_linear_evaluation_keeps_the_encoder_and_validates_every_n_epochs(pretra
     assert "val_accuracy" in (tmp_path / "metrics.csv").read_text().splitlines()[0]
 
 
-@JAX_ONLY
+@ONCE_ON_TORCH
 def test_the_fine_tuning_recipe_reaches_the_optimizer(pretrained, msr, tmp_path):
     """Frozen for the only epoch, the pre-trained layers keep their weights; the checkpoint's
     optimizer holds the recipe (so a resumed run keeps it)."""
@@ -139,7 +144,7 @@ def test_linear_evaluation_needs_a_preset(msr, tmp_path):
         training.linear_evaluation(msr, tmp_path, preset=None, train_split="xsub_train")
 
 
-@JAX_ONLY
+@ONCE_ON_TORCH
 def test_transfer_to_another_layout_with_the_same_channels(pretrained, tmp_path):
     """Pre-trained on MSR (kinect20, 3D), fine-tuned on NTU files (ntu25, 3D)."""
     training.finetune(require("ntu_samples"), tmp_path, preset=pretrained / "preset",
@@ -166,7 +171,7 @@ def test_evaluate_reproduces_the_preset_model_card(tmp_path, capsys):
     assert_png(tmp_path / "figures" / "confusion_matrix.png")
 
 
-@JAX_ONLY
+@ONCE_ON_TORCH
 def test_evaluate_with_clips_averages_the_probabilities_of_every_clip(tmp_path):
     evaluation = training.evaluate(require("jhmdb_2d.pkl"), tmp_path, preset=JHMDB_CLASSIFIER,
                                    split="test1", clips=3)
@@ -194,6 +199,7 @@ def test_predict_names_real_classes_per_sequence_and_person(tmp_path, capsys):
     assert load_json(tmp_path / "config.json")["skeleton_layout"] == "jhmdb15"
 
 
+@ONCE_ON_TORCH
 def test_tune_saves_the_best_trial_as_a_preset(tmp_path):
     results = training.tune(require("jhmdb_2d.pkl"), tmp_path, train_split="train1",
                             val_split="test1", trials=1, epochs=1, frames=8)
@@ -206,6 +212,7 @@ def test_tune_saves_the_best_trial_as_a_preset(tmp_path):
     assert classifier.backbone.embed_dim == results["best_hyperparameters"]["embed_dim"]
 
 
+@ONCE_ON_TORCH
 def test_a_constant_rate_run_can_be_extended_on_resume(msr, tmp_path):
     options = dict(split="xsub_train", **TINY, learning_rate=1e-3, lr_schedule="constant",
                    augment=False, jit_compile="false")
@@ -246,7 +253,7 @@ def test_an_interrupted_run_resumes_to_the_uninterrupted_result(msr, tmp_path, m
             assert b[key] == pytest.approx(a[key], rel=1e-5, abs=1e-6), (a["epoch"], key)
 
 
-@JAX_ONLY
+@ONCE_ON_TORCH
 def test_a_run_made_before_newer_options_resumes(msr, tmp_path, capsys):
     options = dict(split="xsub_train", **TINY, learning_rate=1e-3, lr_schedule="constant")
     training.pretrain(msr, tmp_path, epochs=1, **options)
@@ -269,7 +276,7 @@ def test_a_run_made_before_newer_options_resumes(msr, tmp_path, capsys):
         training.pretrain(msr, tmp_path, epochs=3, **options)
 
 
-@JAX_ONLY
+@ONCE_ON_TORCH
 @pytest.mark.parametrize("protocol", ["pretrain", "finetune", "evaluate"])
 def test_without_matplotlib_a_run_keeps_its_results_and_warns(protocol, msr, tmp_path,
                                                                 monkeypatch, capsys):
@@ -398,7 +405,7 @@ def test_several_files_are_refused_when_they_differ_or_a_split_is_missing(kinect
         training.pretraining_sources([(msr, "xsub_train", "extra")])
 
 
-@JAX_ONLY
+@ONCE_ON_TORCH
 def test_pretraining_on_several_files_records_them_and_resumes(kinect_sets, tmp_path):
     msr, utd, kinder = kinect_sets
     data = [(msr, "xsub_train"), utd, kinder]
@@ -418,6 +425,7 @@ def test_pretraining_on_several_files_records_them_and_resumes(kinect_sets, tmp_
                           **options)
 
 
+@ONCE_ON_TORCH
 def test_trunk_pre_training_with_span_masks_starts_the_fine_tuned_trunk(msr, tmp_path):
     """The pre-training options reach the pre-trainer and its preset, and fine-tuning from it
     with as many STRL layers starts from the pre-trained STRL layers."""
@@ -439,7 +447,7 @@ def test_trunk_pre_training_with_span_masks_starts_the_fine_tuned_trunk(msr, tmp
 # benchmarks/protocols.py
 
 
-@JAX_ONLY
+@ONCE_ON_TORCH
 def test_quick_protocol_on_msr(msr, tmp_path, monkeypatch):
     """`--quick`, one seed, on a few real MSR samples with a tiny architecture: every cell has
     a mean and a standard deviation in results.json, and the markdown table is written."""
