@@ -157,18 +157,8 @@ class SkeletonClassifierHyperModel(SkeletonHyperModel):
 
     Args:
         num_classes: int. Number of action classes.
-        layout: str, `SkeletonLayout` or `None`. The data's layout.
-        num_channels: int or `None`. Channels per joint.
-        num_frames: int or `None`. Frames per sample.
-        num_persons: int or `None`. Persons per sample.
-            These four are required without a preset and taken from the preset when not given.
-        preset: str or `None`. A preset (built-in name, directory, `hf://` / `kaggle://`
-            handle) to start from with `from_preset`; its `embed_dim` and `num_layers` are then
-            fixed, not searched.
-        name: str or `None`. The hypermodel's name.
-        **fixed: constructor arguments of `SkeletonMAEBackbone` or the task model fixed for
-            every trial (e.g. `hidden_dim=128`). A searched name given here (e.g. `embed_dim=32`
-            or `batch_size=16`) leaves the search and is recorded as `hp.Fixed`.
+        layout, num_channels, num_frames, num_persons, preset, name, **fixed: as
+            `SkeletonHyperModel`.
 
     Example:
         hypermodel = SkeletonClassifierHyperModel(20, layout="kinect20", num_channels=3,
@@ -215,20 +205,9 @@ class SkeletonMAEPretrainerHyperModel(SkeletonHyperModel):
     (`search`): `val_loss`, or `loss` without validation data (pass `validation_data=(x_val,)`).
 
     Args:
-        layout: str, `SkeletonLayout` or `None`. The data's layout.
-        num_channels: int or `None`. Channels per joint.
-        num_frames: int or `None`. Frames per sample.
-        num_persons: int or `None`. Persons per sample.
-            These four are required without a preset and taken from the preset when not given.
-        preset: str or `None`. A preset (built-in name, directory, `hf://` / `kaggle://`
-            handle) to start from with `from_preset`; its `embed_dim` and `num_layers` are then
-            fixed, not searched.
-        name: str or `None`. The hypermodel's name.
-        **fixed: constructor arguments of `SkeletonMAEBackbone` or the task model fixed for
-            every trial (e.g. `hidden_dim=128`). A searched name given here (e.g. `embed_dim=32`
-            or `batch_size=16`) leaves the search and is recorded as `hp.Fixed`.
-            E.g. `mask_parts=[...]` or `target="embedding"` (with `mask_parts`, the drawn
-            masking policy is unused).
+        layout, num_channels, num_frames, num_persons, preset, name, **fixed: as
+            `SkeletonHyperModel`; `**fixed` may hold e.g. `mask_parts=[...]` or
+            `target="embedding"` (with `mask_parts`, the drawn masking policy is unused).
 
     Example:
         hypermodel = SkeletonMAEPretrainerHyperModel(layout="coco17", num_channels=2,
