@@ -6,7 +6,10 @@ Three arms, the same fine-tuning budget each, `--seeds` seeds:
 - `scratch`: the SSL classifier from scratch;
 - `gin`: the paper's pre-training (G_E alone, one mask per sequence), then fine-tuning;
 - `trunk`: the whole trunk pre-trained (`encoder="trunk"`) with span masking, then
-  `SkeletonClassifier.from_pretrainer` (every layer but the head pre-trained) and fine-tuning.
+  `SkeletonClassifier.from_pretrainer` (every layer but the head pre-trained) and fine-tuning;
+- `run`: a pre-trainer from a `skeletonmae pretrain --output RUN` folder (`--pretrained RUN`,
+  its last checkpoint: e.g. pre-trained on several files), fine-tuned as `trunk` is. Its frames,
+  D and input options are the run's, so `scratch` takes them from it too.
 
 Pre-training sees the training subjects' skeletons (labels unused); fine-tuning sees a
 class-balanced `--label-fraction` of their labels (`label_subset`, drawn with the seed); the
@@ -14,6 +17,7 @@ score is top-1 on the `--val-subjects` of `xsub_train`.
 
     KERAS_BACKEND=jax python benchmarks/pretraining_options_probe.py [--seeds 0 1]
         [--pretrain-epochs 20] [--finetune-epochs 60] [--output probe.json]
+        [--arms scratch run --pretrained runs/pretrain_mix]
 """
 
 import argparse
@@ -29,9 +33,10 @@ from keras_skeletonmae import SkeletonClassifier, SkeletonMAEBackbone, SkeletonM
 from keras_skeletonmae.data import CenterOnJoint, load_pyskl
 from keras_skeletonmae.data.dataset import label_subset
 from keras_skeletonmae.layouts import get_layout
+from keras_skeletonmae.training import RunDirectory
 
 DATA = Path(os.environ.get("SKELETONMAE_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
-ARMS = ("scratch", "gin", "trunk")
+ARMS = ("scratch", "gin", "trunk", "run")
 
 
 def subject_split(val_subjects):
@@ -42,23 +47,35 @@ def subject_split(val_subjects):
     return data.select(np.flatnonzero(~held_out)), data.select(np.flatnonzero(held_out))
 
 
+def new_backbone(layout, args, run):
+    """The probe's backbone, untrained: the architecture of `run`'s pre-trainer if given."""
+    if run is not None:
+        return SkeletonMAEBackbone.from_config(run.backbone.get_config())
+    return SkeletonMAEBackbone(layout, num_channels=3, num_frames=args.frames, num_persons=1,
+                               embed_dim=args.embed_dim, num_layers=2,
+                               hidden_dim=2 * args.embed_dim, motion=True, bones=True)
+
+
 def run_arm(arm, seed, train, val, args):
     """Top-1 on `val` of one arm and seed, with its wall-clock times."""
     keras.utils.set_random_seed(seed)
     layout = get_layout(train.layout)
-    arrays = dict(num_frames=args.frames, num_persons=1, transform=CenterOnJoint(layout))
-    backbone = SkeletonMAEBackbone(layout, num_channels=3, num_frames=args.frames, num_persons=1,
-                                   embed_dim=args.embed_dim, num_layers=2,
-                                   hidden_dim=2 * args.embed_dim, motion=True, bones=True)
+    run = RunDirectory(args.pretrained).load_checkpoint()[0] if args.pretrained else None
+    frames = run.backbone.num_frames if run is not None else args.frames
+    arrays = dict(num_frames=frames, num_persons=1, transform=CenterOnJoint(layout))
     trunk = dict(num_strl_layers=2)
     times = {}
     start = time.time()
-    if arm == "scratch":
-        classifier = SkeletonClassifier(backbone, num_classes=20, dropout=0.3, seed=seed, **trunk)
+    if arm == "run":
+        classifier = SkeletonClassifier.from_pretrainer(run, num_classes=20, dropout=0.3,
+                                                        seed=seed, **trunk)
+    elif arm == "scratch":
+        classifier = SkeletonClassifier(new_backbone(layout, args, run), num_classes=20,
+                                        dropout=0.3, seed=seed, **trunk)
     else:
         options = (dict(encoder="trunk", mask_sampling="span", mask_span=args.mask_span, **trunk)
                    if arm == "trunk" else {})
-        pretrainer = SkeletonMAEPretrainer(backbone, seed=seed, **options)
+        pretrainer = SkeletonMAEPretrainer(new_backbone(layout, args, run), seed=seed, **options)
         pretrainer.compile(optimizer=keras.optimizers.Adam(1e-3))
         x_unlabeled, _ = train.to_arrays(**arrays, seed=seed)
         pretrainer.fit(x_unlabeled, batch_size=32, epochs=args.pretrain_epochs, verbose=0)
@@ -80,7 +97,7 @@ def run_arm(arm, seed, train, val, args):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
-    parser.add_argument("--arms", nargs="+", choices=ARMS, default=list(ARMS))
+    parser.add_argument("--arms", nargs="+", choices=ARMS, default=["scratch", "gin", "trunk"])
     parser.add_argument("--val-subjects", type=int, nargs="+", default=[7, 9])
     parser.add_argument("--label-fraction", type=float, default=0.1)
     parser.add_argument("--frames", type=int, default=32)
@@ -88,8 +105,12 @@ def main(argv=None):
     parser.add_argument("--mask-span", type=int, default=8)
     parser.add_argument("--pretrain-epochs", type=int, default=20)
     parser.add_argument("--finetune-epochs", type=int, default=60)
+    parser.add_argument("--pretrained", type=Path, default=None,
+                        help="a `skeletonmae pretrain --output` run folder, for the `run` arm")
     parser.add_argument("--output", type=Path, default=None)
     args = parser.parse_args(argv)
+    if "run" in args.arms and args.pretrained is None:
+        parser.error("the `run` arm needs --pretrained RUN_FOLDER")
     train, val = subject_split(args.val_subjects)
     results = []
     for seed in args.seeds:

@@ -179,6 +179,7 @@ def test_to_tf_dataset_gives_the_same_batches(msr_train):
         assert np.isfinite(history.history["loss"][0])
 
 
+@pytest.mark.tf_graph
 @pytest.mark.parametrize("source", ["msr", pytest.param("jhmdb", marks=ONCE_ON_TORCH),
                                     pytest.param("ntu", marks=ONCE_ON_TORCH)])
 def test_every_real_source_feeds_pretraining_and_fine_tuning(source):

@@ -138,6 +138,7 @@ def test_onnx_unavailable_names_what_to_install(monkeypatch):
     assert export.onnx_unavailable(keras.backend.backend()) is None
 
 
+@pytest.mark.tf_graph
 @pytest.mark.xfail(keras.backend.backend() == "jax", strict=False,
                    reason="jax2onnx 0.17 writes a graph onnxruntime 1.32 cannot load (dynamic "
                           "batch reshape, 4-D max-pool); see examples/export.py")

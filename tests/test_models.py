@@ -209,6 +209,7 @@ def fit_losses(seed, x, weights=None):
     return pretrainer, history.history["loss"]
 
 
+@pytest.mark.tf_graph
 def test_mask_changes_every_step_under_jit_and_is_reproducible(rng):
     x = batch(rng, n=6)
     first, losses = fit_losses(11, x)
