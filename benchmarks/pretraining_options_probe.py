@@ -1,5 +1,5 @@
 """Probe of the pre-training options on MSR Action3D at 10% labels, scored on held-out
-training subjects (the test split is never read).
+training subjects (the test split is never read), or with `--test` once on the test split.
 
 Three arms, the same fine-tuning budget each, `--seeds` seeds:
 
@@ -13,7 +13,9 @@ Three arms, the same fine-tuning budget each, `--seeds` seeds:
 
 Pre-training sees the training subjects' skeletons (labels unused); fine-tuning sees a
 class-balanced `--label-fraction` of their labels (`label_subset`, drawn with the seed); the
-score is top-1 on the `--val-subjects` of `xsub_train`.
+score is top-1 on the `--val-subjects` of `xsub_train`. With `--test` (for a recipe chosen on
+those subjects, run once), every training subject is used and the score is on `xsub_val`, the
+test split.
 
     KERAS_BACKEND=jax python benchmarks/pretraining_options_probe.py [--seeds 0 1]
         [--pretrain-epochs 20] [--finetune-epochs 60] [--output probe.json]
@@ -39,9 +41,14 @@ DATA = Path(os.environ.get("SKELETONMAE_DATA", Path(__file__).resolve().parents[
 ARMS = ("scratch", "gin", "trunk", "run")
 
 
+def usable(split):
+    """The `SkeletonData` of MSR Action3D's `split`, all-zero sequences dropped."""
+    return load_pyskl(DATA / "msr_action3d.pkl").split(split).repair(drop_all_zero=True)[0]
+
+
 def subject_split(val_subjects):
     """`(train, val)` `SkeletonData` of `xsub_train`, split by subject (`aXX_sYY_eZZ` ids)."""
-    data, _ = load_pyskl(DATA / "msr_action3d.pkl").split("xsub_train").repair(drop_all_zero=True)
+    data = usable("xsub_train")
     subjects = np.array([sample_id.split("_")[1] for sample_id in data.ids])
     held_out = np.isin(subjects, [f"s{int(s):02d}" for s in val_subjects])
     return data.select(np.flatnonzero(~held_out)), data.select(np.flatnonzero(held_out))
@@ -107,11 +114,18 @@ def main(argv=None):
     parser.add_argument("--finetune-epochs", type=int, default=60)
     parser.add_argument("--pretrained", type=Path, default=None,
                         help="a `skeletonmae pretrain --output` run folder, for the `run` arm")
+    parser.add_argument("--test", action="store_true",
+                        help="train on every training subject, score on the test split (once)")
     parser.add_argument("--output", type=Path, default=None)
     args = parser.parse_args(argv)
     if "run" in args.arms and args.pretrained is None:
         parser.error("the `run` arm needs --pretrained RUN_FOLDER")
-    train, val = subject_split(args.val_subjects)
+    if args.test:
+        train, val = usable("xsub_train"), usable("xsub_val")
+        scored_on = "the test split xsub_val"
+    else:
+        train, val = subject_split(args.val_subjects)
+        scored_on = f"training subjects {args.val_subjects}"
     results = []
     for seed in args.seeds:
         for arm in args.arms:
@@ -119,7 +133,7 @@ def main(argv=None):
             print(json.dumps(results[-1]), flush=True)
     summary = {arm: [r["top1"] for r in results if r["arm"] == arm] for arm in args.arms}
     for arm, scores in summary.items():
-        print(f"{arm:8s} top-1 on subjects {args.val_subjects}: {np.mean(scores):.1f} "
+        print(f"{arm:8s} top-1 on {scored_on}: {np.mean(scores):.1f} +- {np.std(scores):.1f} "
               f"({', '.join(map(str, scores))})")
     if args.output:
         args.output.write_text(json.dumps(dict(args={k: str(v) for k, v in vars(args).items()},

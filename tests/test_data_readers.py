@@ -276,6 +276,7 @@ def test_hdf5_tf_dataset_falls_back_to_h5py_with_one_warning(tmp_path, msr):
     np.testing.assert_array_equal(x.numpy(), data.select(range(4)).to_arrays(8, 2)[0])
 
 
+@pytest.mark.tf_graph  # tf.data traces its functions; no eager-mode warning may be raised
 def test_hdf5_tf_dataset_reads_through_tensorflow_io(tmp_path, msr):
     """Runs where tensorflow-io loads (TensorFlow 2.16/2.17; CI's tfio environment)."""
     tf = pytest.importorskip("tensorflow")
