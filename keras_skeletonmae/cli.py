@@ -228,6 +228,10 @@ def build_parser():
                                "paper's), or the classifier's whole trunk (STRL layers too)")
     pretrain.add_argument("--strl-layers", type=_positive, default=3,
                           help="M, the trunk's STRL layers with --encoder trunk")
+    pretrain.add_argument("--remask", action=argparse.BooleanOptionalAction, default=True,
+                          help="set the masked joints' codes to 0 before the decoder (GraphMAE, "
+                               "the paper); --no-remask gives the decoder what the encoder "
+                               "gathered there")
     _add_training(pretrain, epochs=30, batch_size=32, learning_rate=1.5e-4)
     _add_output(pretrain, "runs/pretrain")
 

@@ -78,10 +78,12 @@ def test_option_errors():
 def test_config_round_trip():
     backbone = SkeletonMAEBackbone("coco17", num_frames=8, **TINY)
     pretrainer = SkeletonMAEPretrainer(backbone, mask_sampling="span", mask_span=4, seed=2,
-                                       person_interaction="none", combine="add", **TRUNK)
+                                       person_interaction="none", combine="add", remask=False,
+                                       **TRUNK)
     assert_config_complete(pretrainer)
     config = pretrainer.get_config()
     assert config["encoder"] == "trunk" and config["mask_span"] == 4
+    assert config["remask"] is False
     clone = SkeletonMAEPretrainer.from_config(config)
     assert clone.get_config() == config
     assert clone.masking.span == 4 and clone.masking.sampling == "span"
@@ -90,6 +92,7 @@ def test_config_round_trip():
     assert clone.strl_blocks[0].combine == "add"
     default = SkeletonMAEPretrainer(backbone)  # the paper's recipe stays the default
     assert default.encoder == "gin" and default.strl_blocks == [] and default.mask_span is None
+    assert default.remask_masked_joints is True
 
 
 def assert_non_head_weights_equal(model, pretrainer):
@@ -209,3 +212,25 @@ def test_the_trunk_reconstructs_a_masked_span_from_other_frames(rng):
         later[:, :, 4:] += rng.normal(size=later[:, :, 4:].shape).astype("float32")
         moved = call(later)["reconstruction"][:, :, :4][out["mask"][:, :, :4] > 0]
         assert (not np.allclose(moved, first_span, atol=1e-6)) is mixes_frames, encoder
+
+
+@pytest.mark.parametrize("remask", [True, False])
+def test_remask_decides_whether_a_joint_inside_a_masked_part_sees_the_encoded_context(rng,
+                                                                                       remask):
+    """The wrist (9) is masked with its only neighbour, the elbow (7): coco17's left arm.
+    Re-masked, the decoder sees zeros all around the wrist and gives it one reconstruction
+    whatever the input (no better than a mean pose); without re-masking the wrist gets what the
+    encoder gathered from the visible joints, and still nothing of the masked coordinates."""
+    backbone = SkeletonMAEBackbone("coco17", num_frames=8, num_persons=1, **TINY)
+    pretrainer = SkeletonMAEPretrainer(backbone, mask_parts=["left_arm"], seed=0, remask=remask,
+                                       **TRUNK)
+    x = rng.normal(size=(3, 1, 8, 17, 2)).astype("float32")
+    call = rewound(pretrainer, training=False)
+    out = call(x)
+    assert out["mask"][..., [7, 9]].all() and not out["mask"][..., 5].any()
+    wrist = out["reconstruction"][..., 9, :].reshape(-1, out["reconstruction"].shape[-1])
+    spread = float(np.max(np.ptp(wrist, axis=0)))
+    assert spread < 1e-5 if remask else spread > 1e-3, spread
+    perturbed = x.copy()
+    perturbed[..., [7, 9], :] += 5.0 * rng.normal(size=(3, 1, 8, 2, 2)).astype("float32")
+    np.testing.assert_array_equal(call(perturbed)["reconstruction"], out["reconstruction"])

@@ -489,3 +489,14 @@ def test_every_ablation_cell_fine_tunes_in_its_own_folder():
     assert len(set(folders.values())) == len(folders)
     assert folders["no pre-training"].name == "scratch"
     assert folders["recipe: 2 random parts, GIN 2, STRL 2, coordinates"].name == "recipe"
+
+
+@ONCE_ON_TORCH
+def test_the_reconstruction_baseline_scores_a_run_against_the_mean_pose(pretrained, msr):
+    result = load_benchmark("reconstruction_baseline").main(
+        [str(pretrained), "--data", str(msr), "--samples", "8"])
+    assert result["epochs"] == 2 and result["samples"] == 8
+    assert 0 < result["masked_fraction"] < 1
+    # Both are mean (1 - cos)^2 over the masked joints: in (0, 4], and a mean pose fitted on
+    # the scored sequences is better than chance (cos 0 everywhere: 1).
+    assert 0 < result["model_loss"] <= 4 and 0 < result["mean_pose_loss"] < 1

@@ -87,6 +87,14 @@ class SkeletonMAEPretrainer(BackboneTask):
         combine: with `encoder="trunk"`, see `STRLBlock`.
         temporal_kernel_size: with `encoder="trunk"`, see `STRLBlock`.
         temporal_dilations: with `encoder="trunk"`, see `STRLBlock`.
+        remask: bool. `True` (GraphMAE's re-mask, the paper's decoder input): the masked joints'
+            codes are set to 0 before the decoder, so a masked joint is reconstructed from its
+            visible neighbours within the decoder's one hop; inside a masked part (a hand whose
+            wrist and elbow are masked too) the decoder then sees only zeros and can do no
+            better than one output for every such joint. `False`: the decoder gets every
+            joint's code, the masked ones holding what the encoder gathered around them (over
+            its hops and, with `encoder="trunk"`, the visible frames and persons); still
+            nothing of a masked joint's coordinates.
         dtype: dtype policy of the task's own layers.
 
     Example:
@@ -120,6 +128,7 @@ class SkeletonMAEPretrainer(BackboneTask):
         combine="concat",
         temporal_kernel_size=5,
         temporal_dilations=(1, 2),
+        remask=True,
         dtype=None,
         **kwargs,
     ):
@@ -177,7 +186,9 @@ class SkeletonMAEPretrainer(BackboneTask):
             encoded = backbone.encoder(masked)
         else:
             encoded = apply_trunk(masked, backbone, self.strl_blocks, self.encoder_copies)
-        hidden = self.remask(encoded) * (1.0 - mask[..., None])
+        hidden = self.remask(encoded)
+        if remask:
+            hidden = hidden * (1.0 - mask[..., None])
         reconstruction = self.decoder(hidden)
         if target == "embedding":
             target_features = ops.stop_gradient(embedded)
@@ -207,6 +218,7 @@ class SkeletonMAEPretrainer(BackboneTask):
         self.combine = combine
         self.temporal_kernel_size = temporal_kernel_size
         self.temporal_dilations = list(temporal_dilations)
+        self.remask_masked_joints = bool(remask)
         self.compile()
 
     def compile(self, optimizer="auto", **kwargs):
@@ -245,5 +257,6 @@ class SkeletonMAEPretrainer(BackboneTask):
             combine=self.combine,
             temporal_kernel_size=self.temporal_kernel_size,
             temporal_dilations=self.temporal_dilations,
+            remask=self.remask_masked_joints,
         )
         return config
