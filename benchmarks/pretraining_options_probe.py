@@ -133,7 +133,7 @@ def main(argv=None):
             print(json.dumps(results[-1]), flush=True)
     summary = {arm: [r["top1"] for r in results if r["arm"] == arm] for arm in args.arms}
     for arm, scores in summary.items():
-        print(f"{arm:8s} top-1 on {scored_on}: {np.mean(scores):.1f} +- {np.std(scores):.1f} "
+        print(f"{arm:8s} top-1 on {scored_on}: {np.mean(scores):.1f} +- {np.std(scores, ddof=1):.1f} "
               f"({', '.join(map(str, scores))})")
     if args.output:
         args.output.write_text(json.dumps(dict(args={k: str(v) for k, v in vars(args).items()},
