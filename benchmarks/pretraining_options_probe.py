@@ -37,7 +37,8 @@ from keras_skeletonmae.data.dataset import label_subset
 from keras_skeletonmae.layouts import get_layout
 from keras_skeletonmae.training import RunDirectory
 
-DATA = Path(os.environ.get("SKELETONMAE_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+DATA = Path(os.environ.get("SKELETONMAE_DATA",
+                          Path(__file__).resolve().parents[2] / "shared" / "data"))
 ARMS = ("scratch", "gin", "trunk", "run")
 
 
@@ -63,11 +64,11 @@ def new_backbone(layout, args, run):
                                hidden_dim=2 * args.embed_dim, motion=True, bones=True)
 
 
-def run_arm(arm, seed, train, val, args):
-    """Top-1 on `val` of one arm and seed, with its wall-clock times."""
+def run_arm(arm, seed, train, val, args, run=None):
+    """Top-1 on `val` of one arm and seed, with its wall-clock times; `run` is the pre-trainer
+    of `--pretrained` (`from_pretrainer` copies it, so every arm and seed starts from it)."""
     keras.utils.set_random_seed(seed)
     layout = get_layout(train.layout)
-    run = RunDirectory(args.pretrained).load_checkpoint()[0] if args.pretrained else None
     frames = run.backbone.num_frames if run is not None else args.frames
     arrays = dict(num_frames=frames, num_persons=1, transform=CenterOnJoint(layout))
     trunk = dict(num_strl_layers=2)
@@ -126,15 +127,16 @@ def main(argv=None):
     else:
         train, val = subject_split(args.val_subjects)
         scored_on = f"training subjects {args.val_subjects}"
+    run = RunDirectory(args.pretrained).load_checkpoint()[0] if args.pretrained else None
     results = []
     for seed in args.seeds:
         for arm in args.arms:
-            results.append(run_arm(arm, seed, train, val, args))
+            results.append(run_arm(arm, seed, train, val, args, run))
             print(json.dumps(results[-1]), flush=True)
     summary = {arm: [r["top1"] for r in results if r["arm"] == arm] for arm in args.arms}
     for arm, scores in summary.items():
-        print(f"{arm:8s} top-1 on {scored_on}: {np.mean(scores):.1f} +- {np.std(scores, ddof=1):.1f} "
-              f"({', '.join(map(str, scores))})")
+        print(f"{arm:8s} top-1 on {scored_on}: {np.mean(scores):.1f} "
+              f"+- {np.std(scores, ddof=1):.1f} ({', '.join(map(str, scores))})")
     if args.output:
         args.output.write_text(json.dumps(dict(args={k: str(v) for k, v in vars(args).items()},
                                                results=results, summary=summary), indent=2))

@@ -21,7 +21,8 @@ from keras_skeletonmae.data import CenterOnJoint, load_pyskl
 from keras_skeletonmae.losses import reweighted_cosine_error
 from keras_skeletonmae.training import RunDirectory
 
-DATA = Path(os.environ.get("SKELETONMAE_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+DATA = Path(os.environ.get("SKELETONMAE_DATA",
+                          Path(__file__).resolve().parents[2] / "shared" / "data"))
 
 
 def main(argv=None):
@@ -33,10 +34,12 @@ def main(argv=None):
     args = parser.parse_args(argv)
     model, history = RunDirectory(args.run).load_checkpoint()
     data = load_pyskl(DATA / args.data).split(args.split).repair(drop_all_zero=True)[0]
+    data = data.select(range(min(args.samples, len(data))))
     x, _ = data.to_arrays(model.backbone.num_frames, model.backbone.num_persons,
                           transform=CenterOnJoint(data.skeleton_layout))
-    out = model.predict(x[: args.samples], batch_size=64, verbose=0)
-    target, reconstruction, mask = (np.asarray(out[k]) for k in ("target", "reconstruction", "mask"))
+    out = model.predict(x, batch_size=64, verbose=0)
+    target, reconstruction, mask = (np.asarray(out[k])
+                                    for k in ("target", "reconstruction", "mask"))
     prior = np.broadcast_to(target.mean(axis=(0, 1, 2), keepdims=True), target.shape)
     beta = model.beta
     result = dict(run=str(args.run), epochs=len(history), data=args.data, split=args.split,
