@@ -12,7 +12,9 @@ Three arms, the same fine-tuning budget each, `--seeds` seeds:
   D and input options are the run's, so `scratch` takes them from it too.
 
 Pre-training sees the training subjects' skeletons (labels unused); fine-tuning sees a
-class-balanced `--label-fraction` of their labels (`label_subset`, drawn with the seed); the
+class-balanced `--label-fraction` of their labels (`label_subset`, drawn with the seed), for
+`--finetune-epochs` epochs of Adam 2e-3 (constant; the pre-trained arms' pre-trained layers at
+`--backbone-rate-scale` times that and still for `--frozen-warmup-epochs`); the
 score is top-1 on the `--val-subjects` of `xsub_train`. With `--test` (for a recipe chosen on
 those subjects, run once), every training subject is used and the score is on `xsub_val`, the
 test split.
@@ -24,6 +26,7 @@ test split.
 
 import argparse
 import json
+import math
 import os
 import time
 from pathlib import Path
@@ -31,7 +34,8 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from keras_skeletonmae import SkeletonClassifier, SkeletonMAEBackbone, SkeletonMAEPretrainer
+from keras_skeletonmae import (SkeletonClassifier, SkeletonMAEBackbone, SkeletonMAEPretrainer,
+                               training)
 from keras_skeletonmae.data import CenterOnJoint, load_pyskl
 from keras_skeletonmae.data.dataset import label_subset
 from keras_skeletonmae.layouts import get_layout
@@ -92,7 +96,12 @@ def run_arm(arm, seed, train, val, args, run=None):
                                                         seed=seed, **trunk)
     labelled = label_subset(train, args.label_fraction, seed=seed)
     x, y = labelled.to_arrays(**arrays, seed=seed)
-    classifier.compile(optimizer=keras.optimizers.Adam(2e-3))
+    steps_per_epoch = math.ceil(len(y) / 16)
+    recipe = ({} if arm == "scratch" else
+              dict(backbone_rate_scale=args.backbone_rate_scale,
+                   frozen_warmup_steps=args.frozen_warmup_epochs * steps_per_epoch))
+    classifier.compile(optimizer=training.fine_tuning_optimizer(
+        classifier, 2e-3, args.finetune_epochs * steps_per_epoch, "constant", **recipe))
     start = time.time()
     classifier.fit(x, y, batch_size=16, epochs=args.finetune_epochs, verbose=0)
     times["finetune_s"] = round(time.time() - start, 1)
@@ -115,6 +124,10 @@ def main(argv=None):
     parser.add_argument("--finetune-epochs", type=int, default=60)
     parser.add_argument("--pretrained", type=Path, default=None,
                         help="a `skeletonmae pretrain --output` run folder, for the `run` arm")
+    parser.add_argument("--backbone-rate-scale", type=float, default=1.0,
+                        help="pre-trained arms: their pre-trained layers' rate, as a fraction")
+    parser.add_argument("--frozen-warmup-epochs", type=int, default=0,
+                        help="pre-trained arms: epochs their pre-trained layers stay still")
     parser.add_argument("--test", action="store_true",
                         help="train on every training subject, score on the test split (once)")
     parser.add_argument("--output", type=Path, default=None)
