@@ -43,9 +43,9 @@ def _tensorflow_eager_unless_marked(request):
     models tracing is nearly all of a test's time: a 2-epoch fit, evaluate and predict of a
     3-STRL-layer classifier took 86 s traced against 11 s eager (one run, loaded machine).
     Graph mode and XLA keep their own tests, marked `tf_graph`: the real-data fits of both
-    models, the jit and XLA choices and the ONNX export; tests that start a subprocess (the
-    command line, examples, distribution) and module-scoped fixtures (the protocols' shared
-    runs) trace as a user's run does.
+    models, the masks under XLA, the ONNX export and tensorflow-io's tf.data; tests that start
+    a subprocess (the command line, examples, distribution) and module-scoped fixtures (the
+    protocols' shared runs) trace as a user's run does.
     """
     if keras.backend.backend() != "tensorflow" or request.node.get_closest_marker("tf_graph"):
         yield

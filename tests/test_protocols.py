@@ -258,10 +258,10 @@ def test_a_run_made_before_newer_options_resumes(msr, tmp_path, capsys):
     options = dict(split="xsub_train", **TINY, learning_rate=1e-3, lr_schedule="constant")
     training.pretrain(msr, tmp_path, epochs=1, **options)
     config = load_json(tmp_path / "config.json")
-    del config["bones"], config["motion"]  # as written before those options existed
+    del config["bones"], config["motion"], config["remask"]  # as before those options existed
     (tmp_path / "config.json").write_text(json.dumps(config))
     training.pretrain(msr, tmp_path, epochs=2, resume=True, **options)
-    assert "before the options ['bones', 'motion'] existed" in capsys.readouterr().out
+    assert "before the options ['bones', 'motion', 'remask'] existed" in capsys.readouterr().out
     assert [row["epoch"] for row in load_json(tmp_path / "metrics.json")] == [1, 2]
     with pytest.raises(ValueError, match=r"\['masked_parts'\]"):  # options it had still count
         training.pretrain(msr, tmp_path, epochs=3, resume=True, masked_parts=3, **options)

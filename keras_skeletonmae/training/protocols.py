@@ -37,8 +37,9 @@ def pretrain(data, output, *, layout=None, split=None, nonfinite="raise", allow_
              preset=None, frames=None, persons=None, embed_dim=64, gin_layers=3, hidden_dim=256,
              motion=True, bones=True, masked_parts=2, mask_parts=None, masked_joints=None,
              mask_sampling="sample", mask_span=None, target="coordinates", encoder="gin",
-             strl_layers=3, remask=True, epochs=30, batch_size=32, learning_rate=None, lr_schedule="cosine",
-             augment=True, seed=0, resume=False, checkpoint_every=1, jit_compile="auto"):
+             strl_layers=3, remask=True, epochs=30, batch_size=32, learning_rate=None,
+             lr_schedule="cosine", augment=True, seed=0, resume=False, checkpoint_every=1,
+             jit_compile="auto"):
     """SkeletonMAE pre-training on unlabelled skeletons (`skeletonmae pretrain`).
 
     Args:
