@@ -17,7 +17,7 @@ import numpy as np
 from keras import ops
 
 import keras_skeletonmae.layers.batch_norm as batch_norm
-from bench_train import CONFIG, batches
+from bench_train import CONFIG, batches, train_step_cost
 from keras_skeletonmae import SkeletonMAEBackbone, SkeletonMAEPretrainer
 from keras_skeletonmae.host_memory import retain_freed_memory
 
@@ -32,8 +32,6 @@ def autodiff_batch_norm_prelu(rows, mean, variance, gamma, beta, alpha, epsilon)
 def build(gradient, x):
     """A pre-training model whose compiled training step uses `gradient`'s BatchNorm, and XLA's
     cost analysis of that step."""
-    import jax
-
     analytic = batch_norm._batch_norm_prelu
     batch_norm._batch_norm_prelu = gradient
     try:
@@ -42,13 +40,10 @@ def build(gradient, x):
         model.compile(optimizer="adam")
         for _ in range(2):  # traces and compiles the step with `gradient`
             float(model.train_on_batch(x))
-        state = tuple(jax.tree.map(lambda v: v.value, variables) for variables in (
-            model.trainable_variables, model.non_trainable_variables,
-            model.optimizer.variables, model.metrics_variables))
-        cost = jax.jit(model.train_step).lower(state, (x,)).compile().cost_analysis()
+        cost = train_step_cost(model, (x,))
     finally:
         batch_norm._batch_norm_prelu = analytic
-    return model, cost[0] if isinstance(cost, list) else cost
+    return model, cost
 
 
 def main():

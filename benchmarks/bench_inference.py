@@ -78,9 +78,7 @@ def compiled_call(model):
                     [v.value for v in model.non_trainable_variables])
 
         def flops(x):
-            cost = forward.lower(*state(), x).compile().cost_analysis()
-            cost = cost[0] if isinstance(cost, (list, tuple)) else cost  # older JAX: a list
-            return float(cost["flops"])
+            return float(bench_train.xla_cost(forward.lower(*state(), x))["flops"])
 
         return (lambda x: np.asarray(forward(*state(), x))), flops
     if backend == "tensorflow":
@@ -275,11 +273,6 @@ def worker(spec, args):
     return {"rows": rows, "flops_per_window": flops}
 
 
-def has_module(python, module):
-    probe = f"import importlib.util, sys; sys.exit(importlib.util.find_spec('{module}') is None)"
-    return subprocess.run([python, "-c", probe]).returncode == 0
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backends", default=",".join(BACKENDS))
@@ -308,13 +301,9 @@ def main():
     load_before = os.getloadavg()[0]
     peaks, flops_per_window = {}, None
     for library in bench_train.LIBRARIES:  # each library's peak, in an interpreter that has it
-        python = next((p for p in [sys.executable, *pythons.values()]
-                       if has_module(p, library)), None)
-        if python:
-            # Keras is imported (retain_freed_memory): a backend that interpreter has.
-            backend = library if library in BACKENDS else next(
-                (b for b in BACKENDS if has_module(python, b)), "numpy")
-            peaks[library] = run_worker(f"peak:{library}", args, python, backend)
+        found = bench_train.library_interpreter(library, pythons.values())
+        if found:
+            peaks[library] = run_worker(f"peak:{library}", args, *found)
     rates = {lib: max(r.values()) for lib, r in peaks.items() if r}
     peak_library = max(rates, key=rates.get) if rates else None
 
@@ -324,7 +313,7 @@ def main():
         for _ in range(args.rounds):
             for backend in backends:
                 python = pythons.get(backend, sys.executable)
-                if not has_module(python, BACKEND_LIBRARY[backend]):
+                if not bench_train.has_module(python, BACKEND_LIBRARY[backend]):
                     results[backend] = [{"runner": r, "skipped": f"{backend} is not installed "
                                          f"for {python} (pass --python {backend}=PATH)"}
                                         for r in RUNNERS]
