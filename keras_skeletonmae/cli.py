@@ -232,6 +232,9 @@ def build_parser():
                           help="set the masked joints' codes to 0 before the decoder (GraphMAE, "
                                "the paper); --no-remask gives the decoder what the encoder "
                                "gathered there")
+    pretrain.add_argument("--mask-token", choices=("shared", "joint"), default="shared",
+                          help="one learnable mask token for every masked joint (the paper's) "
+                               "or one per joint, so a masked joint keeps its identity")
     _add_training(pretrain, epochs=30, batch_size=32, learning_rate=1.5e-4)
     _add_output(pretrain, "runs/pretrain")
 

@@ -73,26 +73,50 @@ def test_option_errors():
         SkeletonMAEPretrainer(backbone, encoder="strl")
     with pytest.raises(ValueError, match="num_strl_layers >= 1"):
         SkeletonMAEPretrainer(backbone, encoder="trunk", num_strl_layers=0)
+    with pytest.raises(ValueError, match="mask_token must be one of"):
+        SkeletonMAEPretrainer(backbone, mask_token="per_part")
 
 
 def test_config_round_trip():
     backbone = SkeletonMAEBackbone("coco17", num_frames=8, **TINY)
     pretrainer = SkeletonMAEPretrainer(backbone, mask_sampling="span", mask_span=4, seed=2,
                                        person_interaction="none", combine="add", remask=False,
-                                       **TRUNK)
+                                       mask_token="joint", **TRUNK)
     assert_config_complete(pretrainer)
     config = pretrainer.get_config()
     assert config["encoder"] == "trunk" and config["mask_span"] == 4
-    assert config["remask"] is False
+    assert config["remask"] is False and config["mask_token"] == "joint"
     clone = SkeletonMAEPretrainer.from_config(config)
     assert clone.get_config() == config
     assert clone.masking.span == 4 and clone.masking.sampling == "span"
+    assert clone.masking.joint_tokens and tuple(clone.masking.mask_token.shape) == (17, 16)
     assert [b.name for b in clone.strl_blocks] == ["strl_0", "strl_1"]
     assert [e.name for e in clone.encoder_copies] == ["strl_1_encoder"]
     assert clone.strl_blocks[0].combine == "add"
     default = SkeletonMAEPretrainer(backbone)  # the paper's recipe stays the default
     assert default.encoder == "gin" and default.strl_blocks == [] and default.mask_span is None
-    assert default.remask_masked_joints is True
+    assert default.remask_masked_joints is True and default.mask_token == "shared"
+    assert tuple(default.masking.mask_token.shape) == (16,)
+
+
+@pytest.mark.parametrize("joint_tokens", [False, True])
+def test_joint_tokens_give_each_masked_joint_its_own_token(rng, joint_tokens):
+    """Masked joints take the token of their joint (one per joint) or the one shared token;
+    visible joints keep their features."""
+    masking = BodyPartMasking("coco17", mask_parts=["left_arm", "right_arm"], seed=0,
+                              joint_tokens=joint_tokens)
+    x = rng.normal(size=(2, 1, 3, 17, 4)).astype("float32")
+    masking.build(x.shape)
+    tokens = rng.normal(size=tuple(masking.mask_token.shape)).astype("float32")
+    masking.mask_token.assign(tokens)
+    masked, mask = (ops.convert_to_numpy(t) for t in masking(x))
+    hidden = mask[0, 0, 0] > 0
+    np.testing.assert_array_equal(masked[..., ~hidden, :], x[..., ~hidden, :])
+    expected = tokens[hidden] if joint_tokens else np.broadcast_to(tokens, (hidden.sum(), 4))
+    np.testing.assert_allclose(masked[..., hidden, :],
+                               np.broadcast_to(expected, (2, 1, 3) + expected.shape), atol=1e-6)
+    left_wrist, right_wrist = 9, 10
+    assert np.allclose(masked[..., left_wrist, :], masked[..., right_wrist, :]) != joint_tokens
 
 
 def assert_non_head_weights_equal(model, pretrainer):
@@ -214,16 +238,18 @@ def test_the_trunk_reconstructs_a_masked_span_from_other_frames(rng):
         assert (not np.allclose(moved, first_span, atol=1e-6)) is mixes_frames, encoder
 
 
-@pytest.mark.parametrize("remask", [True, False])
-def test_remask_decides_whether_a_joint_inside_a_masked_part_sees_the_encoded_context(rng,
-                                                                                       remask):
+@pytest.mark.parametrize("remask,mask_token", [(True, "shared"), (False, "shared"),
+                                               (False, "joint")])
+def test_remask_decides_whether_a_joint_inside_a_masked_part_sees_the_encoded_context(
+        rng, remask, mask_token):
     """The wrist (9) is masked with its only neighbour, the elbow (7): coco17's left arm.
     Re-masked, the decoder sees zeros all around the wrist and gives it one reconstruction
     whatever the input (no better than a mean pose); without re-masking the wrist gets what the
-    encoder gathered from the visible joints, and still nothing of the masked coordinates."""
+    encoder gathered from the visible joints, and still nothing of the masked coordinates (a
+    token per joint tells which joints are masked, nothing of where they are)."""
     backbone = SkeletonMAEBackbone("coco17", num_frames=8, num_persons=1, **TINY)
     pretrainer = SkeletonMAEPretrainer(backbone, mask_parts=["left_arm"], seed=0, remask=remask,
-                                       **TRUNK)
+                                       mask_token=mask_token, **TRUNK)
     x = rng.normal(size=(3, 1, 8, 17, 2)).astype("float32")
     call = rewound(pretrainer, training=False)
     out = call(x)

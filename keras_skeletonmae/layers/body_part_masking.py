@@ -13,7 +13,11 @@ class BodyPartMasking(keras.layers.Layer):
     """Masks whole body parts of embedded skeletons `(B, M, T, V, D)` with a learnable token.
 
     Returns `(masked, mask)`: `masked` has every joint of the chosen parts replaced by the D-dim
-    mask token, and `mask` `(B, M, T, V)` is 1 on masked joints, 0 elsewhere.
+    mask token, and `mask` `(B, M, T, V)` is 1 on masked joints, 0 elsewhere. With
+    `joint_tokens=True` each joint v has its own token (a `(V, D)` weight), so a masked joint
+    still says which joint it is; with one shared token (the paper's), a masked joint is told
+    apart from another only by what its neighbours carry, and a masked left hand and right hand
+    with the same visible context look the same.
 
     Policy:
     - `mask_parts=[names]`: always mask these parts (the paper's best: right arm + right leg);
@@ -40,6 +44,7 @@ class BodyPartMasking(keras.layers.Layer):
         sampling: `"sample"`, `"frame"` or `"span"`, how often random parts or joints are drawn.
         seed: int seed of the random draws.
         span: S, frames per span; required with `sampling="span"`, only allowed with it.
+        joint_tokens: bool. One learnable token per joint instead of one for all.
 
     Example:
         >>> masking = BodyPartMasking("coco17", num_masked_parts=2, sampling="span", span=4,
@@ -58,9 +63,11 @@ class BodyPartMasking(keras.layers.Layer):
         seed=None,
         num_masked_joints=None,
         span=None,
+        joint_tokens=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
+        self.joint_tokens = bool(joint_tokens)
         self.layout = get_layout(layout)
         self.mask_parts = None if mask_parts is None else [str(p) for p in mask_parts]
         self.num_masked_parts = int(num_masked_parts)
@@ -105,8 +112,9 @@ class BodyPartMasking(keras.layers.Layer):
         self.seed_generator = keras.random.SeedGenerator(seed)
 
     def build(self, input_shape):
+        shape = (self.layout.num_joints,) if self.joint_tokens else ()
         self.mask_token = self.add_weight(
-            shape=(input_shape[-1],), initializer="zeros", name="mask_token"
+            shape=shape + (input_shape[-1],), initializer="zeros", name="mask_token"
         )
 
     def joint_mask(self, inputs):
@@ -159,6 +167,7 @@ class BodyPartMasking(keras.layers.Layer):
             seed=self.seed,
             num_masked_joints=self.num_masked_joints,
             span=self.span,
+            joint_tokens=self.joint_tokens,
         )
         return config
 

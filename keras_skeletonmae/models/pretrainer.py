@@ -11,6 +11,7 @@ from keras_skeletonmae.models.task import BackboneTask
 
 TARGETS = ("coordinates", "embedding")
 ENCODERS = ("gin", "trunk")
+MASK_TOKENS = ("shared", "joint")
 
 
 def coordinate_target(skeletons, center, window):
@@ -95,6 +96,10 @@ class SkeletonMAEPretrainer(BackboneTask):
             joint's code, the masked ones holding what the encoder gathered around them (over
             its hops and, with `encoder="trunk"`, the visible frames and persons); still
             nothing of a masked joint's coordinates.
+        mask_token: `"shared"` (the paper's: one learnable token for every masked joint) or
+            `"joint"` (one per joint, `BodyPartMasking(joint_tokens=True)`): the masked joint's
+            identity enters the encoder, so the decoder need not infer which joint it
+            reconstructs from the neighbours alone.
         dtype: dtype policy of the task's own layers.
 
     Example:
@@ -129,6 +134,7 @@ class SkeletonMAEPretrainer(BackboneTask):
         temporal_kernel_size=5,
         temporal_dilations=(1, 2),
         remask=True,
+        mask_token="shared",
         dtype=None,
         **kwargs,
     ):
@@ -136,6 +142,8 @@ class SkeletonMAEPretrainer(BackboneTask):
             raise ValueError(f"target must be one of {TARGETS}, got {target!r}.")
         if encoder not in ENCODERS:
             raise ValueError(f"encoder must be one of {ENCODERS}, got {encoder!r}.")
+        if mask_token not in MASK_TOKENS:
+            raise ValueError(f"mask_token must be one of {MASK_TOKENS}, got {mask_token!r}.")
         if encoder == "trunk" and num_strl_layers < 1:
             raise ValueError(f"encoder='trunk' needs num_strl_layers >= 1, got {num_strl_layers}.")
         if target_window < 1 or target_window % 2 == 0:
@@ -153,6 +161,7 @@ class SkeletonMAEPretrainer(BackboneTask):
             seed,
             num_masked_joints=num_masked_joints,
             span=mask_span,
+            joint_tokens=mask_token == "joint",
             dtype=dtype,
             name="masking",
         )
@@ -219,6 +228,7 @@ class SkeletonMAEPretrainer(BackboneTask):
         self.temporal_kernel_size = temporal_kernel_size
         self.temporal_dilations = list(temporal_dilations)
         self.remask_masked_joints = bool(remask)
+        self.mask_token = mask_token
         self.compile()
 
     def compile(self, optimizer="auto", **kwargs):
@@ -258,5 +268,6 @@ class SkeletonMAEPretrainer(BackboneTask):
             temporal_kernel_size=self.temporal_kernel_size,
             temporal_dilations=self.temporal_dilations,
             remask=self.remask_masked_joints,
+            mask_token=self.mask_token,
         )
         return config

@@ -37,9 +37,9 @@ def pretrain(data, output, *, layout=None, split=None, nonfinite="raise", allow_
              preset=None, frames=None, persons=None, embed_dim=64, gin_layers=3, hidden_dim=256,
              motion=True, bones=True, masked_parts=2, mask_parts=None, masked_joints=None,
              mask_sampling="sample", mask_span=None, target="coordinates", encoder="gin",
-             strl_layers=3, remask=True, epochs=30, batch_size=32, learning_rate=None,
-             lr_schedule="cosine", augment=True, seed=0, resume=False, checkpoint_every=1,
-             jit_compile="auto"):
+             strl_layers=3, remask=True, mask_token="shared", epochs=30, batch_size=32,
+             learning_rate=None, lr_schedule="cosine", augment=True, seed=0, resume=False,
+             checkpoint_every=1, jit_compile="auto"):
     """SkeletonMAE pre-training on unlabelled skeletons (`skeletonmae pretrain`).
 
     Args:
@@ -71,6 +71,8 @@ def pretrain(data, output, *, layout=None, split=None, nonfinite="raise", allow_
         remask: bool; set the masked joints' codes to 0 before the decoder (GraphMAE, the
             paper), or give the decoder what the encoder gathered there (`False`), see
             `SkeletonMAEPretrainer`.
+        mask_token: `"shared"` (the paper's one mask token) or `"joint"` (one per joint), see
+            `SkeletonMAEPretrainer`.
         epochs, batch_size: int.
         learning_rate: float or None; Adam's (default 1.5e-4).
         lr_schedule: `"cosine"` (decay to 0 over the run) or `"constant"`.
@@ -96,7 +98,8 @@ def pretrain(data, output, *, layout=None, split=None, nonfinite="raise", allow_
     task_arguments = dict(num_masked_parts=masked_parts, mask_parts=mask_parts,
                           num_masked_joints=masked_joints, mask_sampling=mask_sampling,
                           mask_span=mask_span, target=target, encoder=encoder,
-                          num_strl_layers=strl_layers, remask=remask, seed=seed)
+                          num_strl_layers=strl_layers, remask=remask,
+                          mask_token=mask_token, seed=seed)
 
     def build():
         return build_task(SkeletonMAEPretrainer, options, data, frames, persons, 1.5e-4,
