@@ -1,7 +1,8 @@
-"""Probe of the pre-training options on MSR Action3D at 10% labels, scored on held-out
-training subjects (the test split is never read), or with `--test` once on the test split.
+"""Probe of the pre-training options on MSR Action3D (or `--data utd_mhad.pkl`) at 10% labels,
+scored on held-out training subjects (the test split is never read), or with `--test` once on
+the test split.
 
-Three arms, the same fine-tuning budget each, `--seeds` seeds:
+Four arms, the same fine-tuning budget each, `--seeds` seeds:
 
 - `scratch`: the SSL classifier from scratch;
 - `gin`: the paper's pre-training (G_E alone, one mask per sequence), then fine-tuning;
@@ -13,15 +14,18 @@ Three arms, the same fine-tuning budget each, `--seeds` seeds:
 
 Pre-training sees the training subjects' skeletons (labels unused); fine-tuning sees a
 class-balanced `--label-fraction` of their labels (`label_subset`, drawn with the seed), for
-`--finetune-epochs` epochs of Adam 2e-3 (constant; the pre-trained arms' pre-trained layers at
-`--backbone-rate-scale` times that and still for `--frozen-warmup-epochs`); the
-score is top-1 on the `--val-subjects` of `xsub_train`. With `--test` (for a recipe chosen on
-those subjects, run once), every training subject is used and the score is on `xsub_val`, the
-test split.
+`--finetune-epochs` epochs of Adam at `--learning-rate` (constant; the pre-trained arms'
+pre-trained layers at `--backbone-rate-scale` times that and still for
+`--frozen-warmup-epochs`, or all frozen with `--freeze-trunk`). With `--class-mean-head`
+every arm's head starts as the nearest-class-mean classifier of the labelled sequences
+(`SkeletonClassifier.init_head_from_class_means`); with `--finetune-epochs 0` nothing more is
+trained. The score is top-1 on the `--val-subjects` of `xsub_train`. With `--test` (for a recipe
+chosen on those subjects, run once), every training subject is used and the score is on
+`xsub_val`, the test split.
 
     KERAS_BACKEND=jax python benchmarks/pretraining_options_probe.py [--seeds 0 1]
         [--pretrain-epochs 20] [--finetune-epochs 60] [--output probe.json]
-        [--arms scratch run --pretrained runs/pretrain_mix]
+        [--arms scratch run --pretrained runs/pretrain_mix] [--class-mean-head]
 """
 
 import argparse
@@ -46,16 +50,17 @@ DATA = Path(os.environ.get("SKELETONMAE_DATA",
 ARMS = ("scratch", "gin", "trunk", "run")
 
 
-def usable(split):
-    """The `SkeletonData` of MSR Action3D's `split`, all-zero sequences dropped."""
-    return load_pyskl(DATA / "msr_action3d.pkl").split(split).repair(drop_all_zero=True)[0]
+def usable(split, data_file="msr_action3d.pkl"):
+    """The `SkeletonData` of `data_file`'s `split`, all-zero sequences dropped."""
+    return load_pyskl(DATA / data_file).split(split).repair(drop_all_zero=True)[0]
 
 
-def subject_split(val_subjects):
-    """`(train, val)` `SkeletonData` of `xsub_train`, split by subject (`aXX_sYY_eZZ` ids)."""
-    data = usable("xsub_train")
-    subjects = np.array([sample_id.split("_")[1] for sample_id in data.ids])
-    held_out = np.isin(subjects, [f"s{int(s):02d}" for s in val_subjects])
+def subject_split(val_subjects, data_file="msr_action3d.pkl"):
+    """`(train, val)` `SkeletonData` of `xsub_train`, split by subject (ids `aXX_sYY_...`, the
+    naming of MSR Action3D and UTD-MHAD)."""
+    data = usable("xsub_train", data_file)
+    subjects = np.array([int(sample_id.split("_")[1][1:]) for sample_id in data.ids])
+    held_out = np.isin(subjects, val_subjects)
     return data.select(np.flatnonzero(~held_out)), data.select(np.flatnonzero(held_out))
 
 
@@ -79,11 +84,12 @@ def run_arm(arm, seed, train, val, args, run=None):
     times = {}
     start = time.time()
     if arm == "run":
-        classifier = SkeletonClassifier.from_pretrainer(run, num_classes=20, dropout=0.3,
-                                                        seed=seed, **trunk)
+        classifier = SkeletonClassifier.from_pretrainer(run, num_classes=train.num_classes,
+                                                        dropout=0.3, seed=seed, **trunk)
     elif arm == "scratch":
-        classifier = SkeletonClassifier(new_backbone(layout, args, run), num_classes=20,
-                                        dropout=0.3, seed=seed, **trunk)
+        classifier = SkeletonClassifier(new_backbone(layout, args, run),
+                                        num_classes=train.num_classes, dropout=0.3, seed=seed,
+                                        **trunk)
     else:
         options = (dict(encoder="trunk", mask_sampling="span", mask_span=args.mask_span, **trunk)
                    if arm == "trunk" else {})
@@ -92,18 +98,25 @@ def run_arm(arm, seed, train, val, args, run=None):
         x_unlabeled, _ = train.to_arrays(**arrays, seed=seed)
         pretrainer.fit(x_unlabeled, batch_size=32, epochs=args.pretrain_epochs, verbose=0)
         times["pretrain_s"] = round(time.time() - start, 1)
-        classifier = SkeletonClassifier.from_pretrainer(pretrainer, num_classes=20, dropout=0.3,
-                                                        seed=seed, **trunk)
+        classifier = SkeletonClassifier.from_pretrainer(pretrainer, num_classes=train.num_classes,
+                                                        dropout=0.3, seed=seed, **trunk)
+    if args.freeze_trunk and arm != "scratch":
+        for layer in classifier.layers:  # every layer but the head: BatchNorm in inference mode
+            layer.trainable = layer.name == "predictions"
     labelled = label_subset(train, args.label_fraction, seed=seed)
     x, y = labelled.to_arrays(**arrays, seed=seed)
     steps_per_epoch = math.ceil(len(y) / 16)
-    recipe = ({} if arm == "scratch" else
+    recipe = ({} if arm == "scratch" or args.freeze_trunk else
               dict(backbone_rate_scale=args.backbone_rate_scale,
                    frozen_warmup_steps=args.frozen_warmup_epochs * steps_per_epoch))
+    if args.class_mean_head:
+        classifier.init_head_from_class_means(x, y)
+    steps = max(args.finetune_epochs, 1) * steps_per_epoch
     classifier.compile(optimizer=training.fine_tuning_optimizer(
-        classifier, 2e-3, args.finetune_epochs * steps_per_epoch, "constant", **recipe))
+        classifier, args.learning_rate, steps, "constant", **recipe))
     start = time.time()
-    classifier.fit(x, y, batch_size=16, epochs=args.finetune_epochs, verbose=0)
+    if args.finetune_epochs:
+        classifier.fit(x, y, batch_size=16, epochs=args.finetune_epochs, verbose=0)
     times["finetune_s"] = round(time.time() - start, 1)
     x_val, y_val = val.to_arrays(**arrays)
     predicted = np.argmax(classifier.predict(x_val, verbose=0), axis=-1)
@@ -115,6 +128,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--arms", nargs="+", choices=ARMS, default=["scratch", "gin", "trunk"])
+    parser.add_argument("--data", default="msr_action3d.pkl",
+                        help="a labelled set in the shared data folder with `xsub_train` / "
+                             "`xsub_val` splits and `aXX_sYY_...` ids (MSR Action3D, UTD-MHAD)")
     parser.add_argument("--val-subjects", type=int, nargs="+", default=[7, 9])
     parser.add_argument("--label-fraction", type=float, default=0.1)
     parser.add_argument("--frames", type=int, default=32)
@@ -128,6 +144,14 @@ def main(argv=None):
                         help="pre-trained arms: their pre-trained layers' rate, as a fraction")
     parser.add_argument("--frozen-warmup-epochs", type=int, default=0,
                         help="pre-trained arms: epochs their pre-trained layers stay still")
+    parser.add_argument("--freeze-trunk", action="store_true",
+                        help="pre-trained arms: train the head only (a linear probe of the "
+                             "trunk's pooled features)")
+    parser.add_argument("--learning-rate", type=float, default=2e-3)
+    parser.add_argument("--class-mean-head", action="store_true",
+                        help="every arm: the head starts as the nearest-class-mean classifier "
+                             "of the labelled sequences' pooled features (`--finetune-epochs 0`: "
+                             "and stays so)")
     parser.add_argument("--test", action="store_true",
                         help="train on every training subject, score on the test split (once)")
     parser.add_argument("--output", type=Path, default=None)
@@ -135,10 +159,10 @@ def main(argv=None):
     if "run" in args.arms and args.pretrained is None:
         parser.error("the `run` arm needs --pretrained RUN_FOLDER")
     if args.test:
-        train, val = usable("xsub_train"), usable("xsub_val")
+        train, val = usable("xsub_train", args.data), usable("xsub_val", args.data)
         scored_on = "the test split xsub_val"
     else:
-        train, val = subject_split(args.val_subjects)
+        train, val = subject_split(args.val_subjects, args.data)
         scored_on = f"training subjects {args.val_subjects}"
     run = RunDirectory(args.pretrained).load_checkpoint()[0] if args.pretrained else None
     results = []

@@ -260,6 +260,11 @@ def build_parser():
                              type=_non_negative, default=0, metavar="EPOCHS",
                              help="keep the pre-trained layers' weights still for the first "
                                   "EPOCHS epochs while the new layers train (default 0)")
+            sub.add_argument("--head-init", choices=("random", "class_means"),
+                             default="random",
+                             help="class_means: start the head as the nearest-class-mean "
+                                  "classifier of the labelled sequences (with --epochs 0, the "
+                                  "few-label recipe: the pre-trained trunk untouched)")
         _add_output(sub, f"runs/{name}")
 
     evaluate = command("evaluate", "top-1, top-5, mean-class accuracy and confusion matrix "

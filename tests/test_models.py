@@ -121,6 +121,29 @@ def test_freeze_backbone_leaves_the_callers_backbone_trainable(tmp_path, rng):
             np.testing.assert_array_equal(old, ops.convert_to_numpy(new))
 
 
+def test_class_mean_head_is_the_nearest_class_mean_classifier(rng):
+    classifier = SkeletonClassifier(small_backbone(), num_classes=3, num_strl_layers=1)
+    x, y = batch(rng, n=12), np.arange(12) % 3
+    pooled = keras.Model(classifier.input, classifier.get_layer("dropout").input)
+    features = ops.convert_to_numpy(pooled(x, training=False)).astype("float64")
+    classifier.init_head_from_class_means(x, y)
+    z = (features - features.mean(0)) / np.sqrt(features.var(0) + 1e-6)  # as the method
+    centres = np.stack([z[y == k].mean(0) for k in range(3)])
+    distances = ((z[:, None] - centres[None]) ** 2).sum(-1)
+    logits = ops.convert_to_numpy(classifier(x, training=False))
+    np.testing.assert_array_equal(np.argmax(logits, -1), np.argmin(distances, -1))
+    # logits = -distance / 2 + the same constant for every class
+    np.testing.assert_allclose(logits + distances / 2, np.broadcast_to(
+        (logits + distances / 2)[:, :1], logits.shape), rtol=1e-4, atol=1e-3)
+    with pytest.warns(UserWarning, match=r"no sequence of class ids \[2\]"):
+        classifier.init_head_from_class_means(x[:8], np.arange(8) % 2)
+    assert (np.argmax(ops.convert_to_numpy(classifier(x, training=False)), -1) != 2).all()
+    with pytest.raises(ValueError, match=r"class ids must lie in 0-2, got \[0, 3\]"):
+        classifier.init_head_from_class_means(x[:2], np.array([0, 3]))
+    with pytest.raises(ValueError, match="one integer class id per sequence"):
+        classifier.init_head_from_class_means(x, y[:5])
+
+
 def test_default_loss_follows_the_head_activation():
     backbone = small_backbone()
     for activation, from_logits in ((None, True), ("linear", True), ("softmax", False)):

@@ -139,6 +139,30 @@ def test_the_fine_tuning_recipe_reaches_the_optimizer(pretrained, msr, tmp_path)
                                       keras.ops.convert_to_numpy(b))
 
 
+@ONCE_ON_TORCH
+def test_a_class_mean_head_without_epochs_keeps_the_pre_trained_trunk(pretrained, msr,
+                                                                      tmp_path):
+    results = training.finetune(msr, tmp_path, train_split="xsub_train", val_split="xsub_val",
+                                preset=pretrained / "preset", strl_layers=1, epochs=0,
+                                head_init="class_means")
+    assert results["epochs"] == 0 and "top1_accuracy" in results["evaluation"]
+    assert load_json(tmp_path / "config.json")["head_init"] == "class_means"
+    classifier = SkeletonClassifier.from_preset(tmp_path / "preset")
+    before = SkeletonMAEPretrainer.from_preset(pretrained / "preset").backbone
+    for a, b in zip(before.get_weights(), classifier.backbone.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    head = [keras.ops.convert_to_numpy(w) for w in classifier.predictions.weights]
+    train = training.usable_split(load_skeletons(msr), "xsub_train")
+    x, y = train.to_arrays(16, classifier.backbone.num_persons,
+                           transform=CenterOnJoint(train.skeleton_layout))
+    classifier.init_head_from_class_means(x, y)  # the same trunk: the same head again
+    for a, b in zip(head, classifier.predictions.weights):
+        np.testing.assert_allclose(a, keras.ops.convert_to_numpy(b), rtol=1e-5, atol=1e-5)
+    with pytest.raises(ValueError, match="head_init must be one of"):
+        training.finetune(msr, tmp_path / "bad", preset=pretrained / "preset", epochs=0,
+                          head_init="zeros")
+
+
 def test_linear_evaluation_needs_a_preset(msr, tmp_path):
     with pytest.raises(ValueError, match="needs a pre-trained encoder"):
         training.linear_evaluation(msr, tmp_path, preset=None, train_split="xsub_train")

@@ -1,8 +1,10 @@
 """The SSL action classifier: STRL layers around the (pre-trained) SkeletonMAE encoder."""
 
 import inspect
+import warnings
 
 import keras
+import numpy as np
 from keras import ops
 
 from keras_skeletonmae.evaluation import outputs_are_logits
@@ -195,6 +197,54 @@ class SkeletonClassifier(BackboneTask):
             raise ValueError(f"The pre-trainer's weights do not fit this classifier ({e}); keep "
                              f"the pre-trainer's {', '.join(TRUNK_ARGUMENTS)}.") from None
         return classifier
+
+    def init_head_from_class_means(self, x, y, batch_size=64):
+        """Set the head to the nearest-class-mean classifier of the pooled features of `(x, y)`.
+
+        With few labels a new head learns slowly on a pre-trained trunk's pooled features (their
+        offsets and scales are far from 0 and 1), while its early, random gradients reshape the
+        trunk. Here the pooled features `f` of `x` (inference mode) are standardised,
+        `z = (f - mu) / sigma` with `x`'s mean and `sigma = sqrt(var + 1e-6)` per feature, and
+        the head is set so that its logits are `z . c_k - |c_k|^2 / 2` for each class mean
+        `c_k` of `z`: the class whose mean is nearest in `z` wins. A fine-tuning `fit` can
+        follow, or nothing (the frozen trunk's nearest-class-mean score, `docs/results.md`).
+
+        Args:
+            x: array `(N, M, T, V, C)`, labelled sequences (the model's input shape).
+            y: int array `(N,)`, their class ids in `[0, num_classes)`. A class without a
+                sequence gets a head that does not predict it (a warning says which).
+            batch_size: int, batch size of the feature pass.
+
+        Example:
+            >>> classifier = SkeletonClassifier(backbone, num_classes=5)  # doctest: +SKIP
+            >>> classifier.init_head_from_class_means(x, y)  # doctest: +SKIP
+            >>> classifier.fit(x, y, epochs=30)  # doctest: +SKIP
+        """
+        y = np.asarray(y).reshape(-1)
+        if len(y) != len(x) or not np.issubdtype(y.dtype, np.integer):
+            raise ValueError(f"init_head_from_class_means: expected one integer class id per "
+                             f"sequence, got {len(x)} sequences and labels {y.dtype}{y.shape}.")
+        if y.min() < 0 or y.max() >= self.num_classes:
+            raise ValueError(f"init_head_from_class_means: class ids must lie in 0-"
+                             f"{self.num_classes - 1}, got {sorted(set(y.tolist()))}.")
+        present = np.unique(y)
+        if len(present) < self.num_classes:
+            missing = sorted(set(range(self.num_classes)) - set(present.tolist()))
+            warnings.warn(f"init_head_from_class_means: no sequence of class ids {missing}; "
+                          f"the head will not predict them until training gives them weight.",
+                          stacklevel=2)
+        pooled = keras.Model(self.input, self.dropout_layer.input)
+        features = np.asarray(pooled.predict(x, batch_size=batch_size, verbose=0), "float64")
+        mean, scale = features.mean(axis=0), np.sqrt(features.var(axis=0) + 1e-6)
+        standardised = (features - mean) / scale
+        centres = np.zeros((self.num_classes, features.shape[1]))
+        centres[present] = [standardised[y == k].mean(axis=0) for k in present]
+        kernel = (centres / scale).T
+        bias = -0.5 * np.sum(centres**2, axis=1) - centres @ (mean / scale)
+        absent = np.setdiff1d(np.arange(self.num_classes), present)
+        bias[absent] = bias[present].min() - 1e3  # below every present class's logit
+        self.predictions.kernel.assign(kernel.astype(self.predictions.kernel.dtype))
+        self.predictions.bias.assign(bias.astype(self.predictions.bias.dtype))
 
     def compile(self, optimizer="auto", loss="auto", metrics="auto", **kwargs):
         """Defaults: Adam(1e-3), label-smoothed (0.1) cross-entropy, accuracy."""

@@ -23,7 +23,7 @@ CHECKPOINT_OPTIONS = frozenset({
     "embed_dim", "gin_layers", "hidden_dim", "motion", "bones", "strl_layers", "dropout",
     "masked_parts", "mask_parts", "masked_joints", "mask_sampling", "mask_span", "encoder",
     "remask", "mask_token", "target", "learning_rate", "lr_schedule", "jit_compile",
-    "skeleton_layout", "backbone_rate_scale", "frozen_warmup_epochs"})
+    "skeleton_layout", "backbone_rate_scale", "frozen_warmup_epochs", "head_init"})
 # Options that change neither the weights nor the data, so a resumed run may change them
 # ("traceback", "verbose" and "config" are the command line's, saved by older versions).
 RESUME_FREE_OPTIONS = frozenset({

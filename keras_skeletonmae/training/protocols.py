@@ -31,6 +31,7 @@ from keras_skeletonmae.training.sources import (pretraining_sources, read_pretra
                                                 recorded_sources)
 
 DEFAULT_FRAMES = 32
+HEAD_INITS = ("random", "class_means")
 
 
 def pretrain(data, output, *, layout=None, split=None, nonfinite="raise", allow_overlap=False,
@@ -129,7 +130,8 @@ def finetune(data, output, *, layout=None, train_split=None, val_split=None, non
              embed_dim=64, gin_layers=3, hidden_dim=256, motion=True, bones=True, strl_layers=3,
              dropout=0.5, epochs=40, batch_size=16, learning_rate=None, lr_schedule="cosine",
              augment=True, seed=0, resume=False, checkpoint_every=1, jit_compile="auto",
-             validate_every=1, backbone_rate_scale=1.0, frozen_warmup_epochs=0):
+             validate_every=1, backbone_rate_scale=1.0, frozen_warmup_epochs=0,
+             head_init="random"):
     """Fine-tune the SSL classifier, from a preset or from scratch, on the labels of
     `train_split` (a class-balanced `label_fraction` of them) and evaluate it on `val_split`
     (`skeletonmae finetune`).
@@ -164,6 +166,10 @@ def finetune(data, output, *, layout=None, train_split=None, val_split=None, non
             the new layers' (`recipes.fine_tuning_optimizer`).
         frozen_warmup_epochs: int; epochs during which the pre-trained layers' weights stay
             still while the new layers train.
+        head_init: `"random"` or `"class_means"`: the head starts as the nearest-class-mean
+            classifier of the labelled training sequences' pooled features
+            (`SkeletonClassifier.init_head_from_class_means`); with `epochs=0` it stays so,
+            the pre-trained trunk untouched (the few-label recipe of docs/results.md).
 
     Returns:
         dict: `command`, `preset`, `epochs`, `layout`, `train_sequences`, and with `val_split`
@@ -454,17 +460,23 @@ def _fit_classifier(arguments, linear):
     # The fine-tuning recipe (`finetune` only): the plain Adam unless it is set.
     rate_scale = arguments.get("backbone_rate_scale", 1.0)
     warmup_epochs = arguments.get("frozen_warmup_epochs", 0)
+    head_init = arguments.get("head_init", "random")
+    if head_init not in HEAD_INITS:
+        raise ValueError(f"head_init must be one of {HEAD_INITS}, got {head_init!r}.")
 
     def fine_tuning(model, rate, steps, steps_per_epoch):
         return fine_tuning_optimizer(model, rate, max(steps, 1), options["lr_schedule"],
                                      rate_scale, warmup_epochs * steps_per_epoch)
 
     def build():
-        return build_task(SkeletonClassifier, options, train, frames, persons, 1e-3,
-                          optimizer=None if (rate_scale, warmup_epochs) == (1, 0) else fine_tuning,
-                          num_classes=num_classes, dropout=options["dropout"],
-                          num_strl_layers=options["strl_layers"], freeze_backbone=linear,
-                          seed=options["seed"])
+        model = build_task(SkeletonClassifier, options, train, frames, persons, 1e-3,
+                           optimizer=None if (rate_scale, warmup_epochs) == (1, 0) else fine_tuning,
+                           num_classes=num_classes, dropout=options["dropout"],
+                           num_strl_layers=options["strl_layers"], freeze_backbone=linear,
+                           seed=options["seed"])
+        if head_init == "class_means":
+            model.init_head_from_class_means(*_arrays(train, frames, persons))
+        return model
 
     run, model, history = start_run(options["output"], options, build)
     validation = None
