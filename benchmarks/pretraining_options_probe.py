@@ -14,7 +14,8 @@ Four arms, the same fine-tuning budget each, `--seeds` seeds:
 
 Pre-training sees the training subjects' skeletons (labels unused); fine-tuning sees a
 class-balanced `--label-fraction` of their labels (`label_subset`, drawn with the seed), for
-`--finetune-epochs` epochs of Adam at `--learning-rate` (constant; the pre-trained arms'
+`--finetune-epochs` epochs of Adam at `--learning-rate` (constant on fixed arrays; with
+`--augment`, cosine on the command line's augmented pipeline; the pre-trained arms'
 pre-trained layers at `--backbone-rate-scale` times that and still for
 `--frozen-warmup-epochs`, or all frozen with `--freeze-trunk`). With `--class-mean-head`
 every arm's head starts as the nearest-class-mean classifier of the labelled sequences
@@ -40,7 +41,7 @@ import numpy as np
 
 from keras_skeletonmae import (SkeletonClassifier, SkeletonMAEBackbone, SkeletonMAEPretrainer,
                                training)
-from keras_skeletonmae.data import CenterOnJoint, load_pyskl
+from keras_skeletonmae.data import CenterOnJoint, SkeletonDataset, load_pyskl, training_transform
 from keras_skeletonmae.data.dataset import label_subset
 from keras_skeletonmae.layouts import get_layout
 from keras_skeletonmae.training import RunDirectory
@@ -113,9 +114,14 @@ def run_arm(arm, seed, train, val, args, run=None):
         classifier.init_head_from_class_means(x, y)
     steps = max(args.finetune_epochs, 1) * steps_per_epoch
     classifier.compile(optimizer=training.fine_tuning_optimizer(
-        classifier, args.learning_rate, steps, "constant", **recipe))
+        classifier, args.learning_rate, steps, "cosine" if args.augment else "constant",
+        **recipe))
     start = time.time()
-    if args.finetune_epochs:
+    if args.finetune_epochs and args.augment:  # the command line's pipeline and schedule
+        batches = SkeletonDataset(labelled, 16, frames, 1, shuffle=True, seed=seed,
+                                  transform=training_transform(layout, frames, 3))
+        classifier.fit(batches, epochs=args.finetune_epochs, verbose=0)
+    elif args.finetune_epochs:
         classifier.fit(x, y, batch_size=16, epochs=args.finetune_epochs, verbose=0)
     times["finetune_s"] = round(time.time() - start, 1)
     x_val, y_val = val.to_arrays(**arrays)
@@ -148,6 +154,9 @@ def main(argv=None):
                         help="pre-trained arms: train the head only (a linear probe of the "
                              "trunk's pooled features)")
     parser.add_argument("--learning-rate", type=float, default=2e-3)
+    parser.add_argument("--augment", action="store_true",
+                        help="fine-tune as the command line does: a fresh random frame sampling, "
+                             "rotation and scale every epoch, and a cosine schedule")
     parser.add_argument("--class-mean-head", action="store_true",
                         help="every arm: the head starts as the nearest-class-mean classifier "
                              "of the labelled sequences' pooled features (`--finetune-epochs 0`: "

@@ -29,17 +29,22 @@ once_on_torch = pytest.mark.skipif(keras.backend.backend() != "torch",
 def test_main_job_pretrains_finetunes_and_reports(tmp_path):
     data = require("msr_action3d.pkl")
     command = [sys.executable, os.path.join(ROOT, "examples", "pretrain_and_finetune.py"),
-               "--data", str(data), "--frames", "8", "--pretrain-epochs", "1",
-               "--finetune-epochs", "1", "--output", str(tmp_path)]
+               "--data-dir", str(data.parent), "--pretrain-data", "msr_action3d.pkl:xsub_train",
+               "--frames", "8", "--pretrain-epochs", "1", "--finetune-epochs", "1",
+               "--seeds", "0", "--output", str(tmp_path)]
     out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     assert "test top-1" in out
     report = json.loads((tmp_path / "results.json").read_text())
-    models = [r["model"] for r in report["results"]]
-    assert models == ["from scratch", "SkeletonMAE pre-trained"]
+    assert [r["arm"] for r in report["results"]] == [
+        "pre-trained, class-mean head", "from scratch, fine-tuned", "pre-trained, fine-tuned"]
     for result in report["results"]:
-        assert 0.0 <= result["test_accuracy"] <= 1.0
-    first, last = report["results"][1]["pretrain_loss_first_last"]
-    assert first > 0 and last > 0
+        assert 0.0 <= result["top1"] <= 1.0
+    assert report["pretrain"]["epochs"] == 1 and report["pretrain"]["final_loss"] > 0
+    head = ksm.SkeletonClassifier.from_preset(tmp_path / "class_mean_head_seed0" / "preset")
+    assert head.backbone.num_frames == 8 and len(head.strl_blocks) == 2
+    # Run again: every run is complete, so the job resumes each and reports the same table.
+    again = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    assert again.splitlines()[-5:] == out.splitlines()[-5:]
 
 
 def _run_example(name, *arguments, check=True):
