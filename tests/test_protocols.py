@@ -53,7 +53,8 @@ def test_pretrain_writes_config_metrics_checkpoint_preset_and_figures(pretrained
     assert config["data"] == str(msr) and config["split"] == "xsub_train"
     assert config["backend"] == keras.backend.backend() and config["epochs"] == 2
     assert config["layout"] is None and config["skeleton_layout"] == "kinect20"  # guessed
-    classifier_only = {"strl_layers", "dropout", "backbone_rate_scale", "frozen_warmup_epochs"}
+    classifier_only = {"strl_layers", "dropout", "backbone_rate_scale", "frozen_warmup_epochs",
+                       "head_init"}
     assert set(config) >= training.CHECKPOINT_OPTIONS - classifier_only
     assert load_json(pretrained / "results.json")["layout"] == "kinect20"
     metrics = load_json(pretrained / "metrics.json")
