@@ -228,11 +228,11 @@ class SkeletonClassifier(BackboneTask):
             raise ValueError(f"init_head_from_class_means: class ids must lie in 0-"
                              f"{self.num_classes - 1}, got {sorted(set(y.tolist()))}.")
         present = np.unique(y)
-        if len(present) < self.num_classes:
-            missing = sorted(set(range(self.num_classes)) - set(present.tolist()))
-            warnings.warn(f"init_head_from_class_means: no sequence of class ids {missing}; "
-                          f"the head will not predict them until training gives them weight.",
-                          stacklevel=2)
+        absent = np.setdiff1d(np.arange(self.num_classes), present)
+        if len(absent):
+            warnings.warn(f"init_head_from_class_means: no sequence of class ids "
+                          f"{absent.tolist()}; the head will not predict them until training "
+                          f"gives them weight.", stacklevel=2)
         pooled = keras.Model(self.input, self.dropout_layer.input)
         features = np.asarray(pooled.predict(x, batch_size=batch_size, verbose=0), "float64")
         mean, scale = features.mean(axis=0), np.sqrt(features.var(axis=0) + 1e-6)
@@ -241,7 +241,6 @@ class SkeletonClassifier(BackboneTask):
         centres[present] = [standardised[y == k].mean(axis=0) for k in present]
         kernel = (centres / scale).T
         bias = -0.5 * np.sum(centres**2, axis=1) - centres @ (mean / scale)
-        absent = np.setdiff1d(np.arange(self.num_classes), present)
         bias[absent] = bias[present].min() - 1e3  # below every present class's logit
         self.predictions.kernel.assign(kernel.astype(self.predictions.kernel.dtype))
         self.predictions.bias.assign(bias.astype(self.predictions.bias.dtype))
