@@ -1,6 +1,7 @@
-"""Probe of the pre-training options on MSR Action3D (or `--data utd_mhad.pkl`) at 10% labels,
-scored on held-out training subjects (the test split is never read), or with `--test` once on
-the test split.
+"""Probe of the pre-training options on MSR Action3D (or `--data utd_mhad.pkl`, or
+`--data jhmdb_2d.pkl --splits train1 test1`) at 10% labels, scored on validation sequences held
+out of the training split (subjects; for JHMDB a class-stratified quarter; the test split is
+never read), or with `--test` once on the test split.
 
 Four arms, the same fine-tuning budget each, `--seeds` seeds:
 
@@ -20,9 +21,9 @@ pre-trained layers at `--backbone-rate-scale` times that and still for
 `--frozen-warmup-epochs`, or all frozen with `--freeze-trunk`). With `--class-mean-head`
 every arm's head starts as the nearest-class-mean classifier of the labelled sequences
 (`SkeletonClassifier.init_head_from_class_means`); with `--finetune-epochs 0` nothing more is
-trained. The score is top-1 on the `--val-subjects` of `xsub_train`. With `--test` (for a recipe
-chosen on those subjects, run once), every training subject is used and the score is on
-`xsub_val`, the test split.
+trained. The score is top-1 on the validation sequences (`validation_split`). With `--test` (for
+a recipe chosen on them, run once), the whole training split is used and the score is on the
+test split.
 
     KERAS_BACKEND=jax python benchmarks/pretraining_options_probe.py [--seeds 0 1]
         [--pretrain-epochs 20] [--finetune-epochs 60] [--output probe.json]
@@ -56,20 +57,30 @@ def usable(split, data_file="msr_action3d.pkl"):
     return load_pyskl(DATA / data_file).split(split).repair(drop_all_zero=True)[0]
 
 
-def subject_split(val_subjects, data_file="msr_action3d.pkl"):
-    """`(train, val)` `SkeletonData` of `xsub_train`, split by subject (ids `aXX_sYY_...`, the
-    naming of MSR Action3D and UTD-MHAD)."""
-    data = usable("xsub_train", data_file)
-    subjects = np.array([int(sample_id.split("_")[1][1:]) for sample_id in data.ids])
-    held_out = np.isin(subjects, val_subjects)
+def validation_split(split, val_subjects, data_file="msr_action3d.pkl", val_fraction=0.25):
+    """`(train, val)` `SkeletonData` of `data_file`'s training `split`: by subject where the ids
+    name one (`aXX_sYY_...`, MSR Action3D and UTD-MHAD: `val_subjects` held out), else (JHMDB)
+    a class-stratified `val_fraction` of each class, drawn once with seed 0 (the same for
+    every arm and seed)."""
+    data = usable(split, data_file)
+    parts = [sample_id.split("_") for sample_id in data.ids]
+    if all(len(p) >= 2 and p[1][:1] == "s" and p[1][1:].isdigit() for p in parts):
+        held_out = np.isin([int(p[1][1:]) for p in parts], val_subjects)
+    else:
+        rng = np.random.default_rng(0)
+        held_out = np.zeros(len(data), bool)
+        for label in np.unique(data.labels):
+            members = rng.permutation(np.flatnonzero(data.labels == label))
+            held_out[members[:round(val_fraction * len(members))]] = True
     return data.select(np.flatnonzero(~held_out)), data.select(np.flatnonzero(held_out))
 
 
-def new_backbone(layout, args, run):
+def new_backbone(layout, channels, args, run):
     """The probe's backbone, untrained: the architecture of `run`'s pre-trainer if given."""
     if run is not None:
         return SkeletonMAEBackbone.from_config(run.backbone.get_config())
-    return SkeletonMAEBackbone(layout, num_channels=3, num_frames=args.frames, num_persons=1,
+    return SkeletonMAEBackbone(layout, num_channels=channels, num_frames=args.frames,
+                               num_persons=1,
                                embed_dim=args.embed_dim, num_layers=2,
                                hidden_dim=2 * args.embed_dim, motion=True, bones=True)
 
@@ -79,6 +90,7 @@ def run_arm(arm, seed, train, val, args, run=None):
     of `--pretrained` (`from_pretrainer` copies it, so every arm and seed starts from it)."""
     keras.utils.set_random_seed(seed)
     layout = get_layout(train.layout)
+    channels = train.keypoints[0].shape[-1]
     frames = run.backbone.num_frames if run is not None else args.frames
     arrays = dict(num_frames=frames, num_persons=1, transform=CenterOnJoint(layout))
     trunk = dict(num_strl_layers=2)
@@ -88,13 +100,13 @@ def run_arm(arm, seed, train, val, args, run=None):
         classifier = SkeletonClassifier.from_pretrainer(run, num_classes=train.num_classes,
                                                         dropout=0.3, seed=seed, **trunk)
     elif arm == "scratch":
-        classifier = SkeletonClassifier(new_backbone(layout, args, run),
+        classifier = SkeletonClassifier(new_backbone(layout, channels, args, run),
                                         num_classes=train.num_classes, dropout=0.3, seed=seed,
                                         **trunk)
     else:
         options = (dict(encoder="trunk", mask_sampling="span", mask_span=args.mask_span, **trunk)
                    if arm == "trunk" else {})
-        pretrainer = SkeletonMAEPretrainer(new_backbone(layout, args, run), seed=seed, **options)
+        pretrainer = SkeletonMAEPretrainer(new_backbone(layout, channels, args, run), seed=seed, **options)
         pretrainer.compile(optimizer=keras.optimizers.Adam(1e-3))
         x_unlabeled, _ = train.to_arrays(**arrays, seed=seed)
         pretrainer.fit(x_unlabeled, batch_size=32, epochs=args.pretrain_epochs, verbose=0)
@@ -119,7 +131,7 @@ def run_arm(arm, seed, train, val, args, run=None):
     start = time.time()
     if args.finetune_epochs and args.augment:  # the command line's pipeline and schedule
         batches = SkeletonDataset(labelled, 16, frames, 1, shuffle=True, seed=seed,
-                                  transform=training_transform(layout, frames, 3))
+                                  transform=training_transform(layout, frames, channels))
         classifier.fit(batches, epochs=args.finetune_epochs, verbose=0)
     elif args.finetune_epochs:
         classifier.fit(x, y, batch_size=16, epochs=args.finetune_epochs, verbose=0)
@@ -135,9 +147,14 @@ def main(argv=None):
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--arms", nargs="+", choices=ARMS, default=["scratch", "gin", "trunk"])
     parser.add_argument("--data", default="msr_action3d.pkl",
-                        help="a labelled set in the shared data folder with `xsub_train` / "
-                             "`xsub_val` splits and `aXX_sYY_...` ids (MSR Action3D, UTD-MHAD)")
-    parser.add_argument("--val-subjects", type=int, nargs="+", default=[7, 9])
+                        help="a labelled set in the shared data folder (MSR Action3D, UTD-MHAD, "
+                             "JHMDB with --splits train1 test1)")
+    parser.add_argument("--splits", nargs=2, default=["xsub_train", "xsub_val"],
+                        metavar=("TRAIN", "TEST"), help="its training and test splits")
+    parser.add_argument("--val-subjects", type=int, nargs="+", default=[7, 9],
+                        help="held out of TRAIN for validation (ids `aXX_sYY_...`); without "
+                             "subjects in the ids, a class-stratified --val-fraction")
+    parser.add_argument("--val-fraction", type=float, default=0.25)
     parser.add_argument("--label-fraction", type=float, default=0.1)
     parser.add_argument("--frames", type=int, default=32)
     parser.add_argument("--embed-dim", type=int, default=32)
@@ -167,12 +184,14 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if "run" in args.arms and args.pretrained is None:
         parser.error("the `run` arm needs --pretrained RUN_FOLDER")
+    train_split, test_split = args.splits
     if args.test:
-        train, val = usable("xsub_train", args.data), usable("xsub_val", args.data)
-        scored_on = "the test split xsub_val"
+        train, val = usable(train_split, args.data), usable(test_split, args.data)
+        scored_on = f"the test split {test_split}"
     else:
-        train, val = subject_split(args.val_subjects, args.data)
-        scored_on = f"training subjects {args.val_subjects}"
+        train, val = validation_split(train_split, args.val_subjects, args.data,
+                                      args.val_fraction)
+        scored_on = f"validation sequences held out of {train_split}"
     run = RunDirectory(args.pretrained).load_checkpoint()[0] if args.pretrained else None
     results = []
     for seed in args.seeds:

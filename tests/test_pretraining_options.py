@@ -11,6 +11,7 @@ from helpers import assert_config_complete
 from keras_skeletonmae import SkeletonClassifier, SkeletonMAEBackbone, SkeletonMAEPretrainer
 from keras_skeletonmae.layers import BodyPartMasking
 from keras_skeletonmae.layouts import get_layout
+from keras_skeletonmae.training import fine_tuning_optimizer
 
 TINY = dict(embed_dim=16, num_layers=1, hidden_dim=32)
 TRUNK = dict(encoder="trunk", num_strl_layers=2, temporal_kernel_size=3, temporal_dilations=(1, 2))
@@ -168,16 +169,38 @@ def test_trunk_pretrainer_trains_saves_and_transfers_every_trunk_layer(msr_train
         assert_non_head_weights_equal(classifier, pretrainer)
     assert built.dropout == 0.2
     assert built.backbone is not pretrainer.backbone  # fine-tuning leaves the pre-trainer as is
+    # Every layer but the head counts as pre-trained: the fine-tuning recipes' lower rate and
+    # frozen warm-up reach the STRL layers, and survive a save (the config records them).
+    for classifier in (built, from_preset, keras.saving.load_model(_saved(built, tmp_path))):
+        assert classifier.pretrained_strl_layers == 2
+        scaled = set(fine_tuning_optimizer(classifier, 1e-3, 10,
+                                           backbone_rate_scale=0.1).scaled_paths)
+        trainable = {v.path for v in classifier.trainable_variables}
+        assert scaled == {p for p in trainable if not p.startswith("predictions/")}
+    deeper = SkeletonClassifier.from_pretrainer(pretrainer, num_classes=5, num_strl_layers=3)
+    assert [layer.name for layer in deeper.pretrained_layers[-2:]] == ["strl_0", "strl_1"]
+    linear = SkeletonClassifier.from_pretrainer(pretrainer, num_classes=5, freeze_backbone=True)
+    assert linear.pretrained_strl_layers == 0
     with pytest.raises(ValueError, match="holds a pre-trainer, no classifier: pass num_classes"):
         SkeletonClassifier.from_preset(str(tmp_path / "preset"))
     with pytest.raises(ValueError, match="do not fit this classifier .*strl_0/spatial_dense"):
         SkeletonClassifier.from_pretrainer(pretrainer, num_classes=5, combine="add")
 
 
+def _saved(model, tmp_path):
+    model.save(tmp_path / "model.keras")
+    return tmp_path / "model.keras"
+
+
 def test_paper_pretrainer_transfers_its_backbone_to_a_classifier():
     backbone = SkeletonMAEBackbone("coco17", num_frames=8, **TINY)
     pretrainer = SkeletonMAEPretrainer(backbone)
     classifier = SkeletonClassifier.from_pretrainer(pretrainer, num_classes=3, num_strl_layers=2)
+    # Its STRL layers are new: they keep the full rate under the fine-tuning recipes.
+    assert classifier.pretrained_strl_layers == 0
+    assert not [path for path in fine_tuning_optimizer(classifier, 1e-3, 10,
+                                                       backbone_rate_scale=0.1).scaled_paths
+                if path.startswith("strl_0/")]
     for a, b in zip(classifier.backbone.get_weights(), backbone.get_weights()):
         np.testing.assert_array_equal(a, b)
     for a, b in zip(classifier.encoder_copies[0].get_weights(), backbone.encoder.get_weights()):

@@ -141,6 +141,17 @@ def test_a_classifier_with_a_frozen_backbone_has_nothing_to_scale():
         fine_tuning_optimizer(classifier, 1e-3, 10, frozen_warmup_steps=2)
 
 
+@pytest.mark.parametrize("arguments", [dict(pretrained_strl_layers=3),
+                                       dict(pretrained_strl_layers=-1),
+                                       dict(pretrained_strl_layers=True),
+                                       dict(pretrained_strl_layers=1, freeze_backbone=True)])
+def test_pretrained_strl_layers_must_be_built(arguments):
+    backbone = SkeletonMAEBackbone(layout="kinect20", num_channels=3, num_frames=FRAMES,
+                                   num_persons=1, embed_dim=16, num_layers=1, hidden_dim=32)
+    with pytest.raises(ValueError, match="pretrained_strl_layers must be an integer from 0"):
+        SkeletonClassifier(backbone, num_classes=20, num_strl_layers=2, **arguments)
+
+
 def test_scaled_variables_must_belong_to_the_model():
     classifier = _classifier()
     classifier.compile(optimizer=FineTuningAdam(["elsewhere/kernel"], learning_rate=1e-3))

@@ -55,6 +55,10 @@ class SkeletonClassifier(BackboneTask):
         activation: str or `None`. Activation of the head; `None` or `"linear"` gives logits
             (the default), `"softmax"` probabilities. The default loss and
             `evaluation.class_probabilities` follow it (`evaluation.outputs_are_logits`).
+        pretrained_strl_layers: int, 0 to the STRL layers built. How many STRL layers, from
+            `strl_0`, hold a pre-trainer's weights (`from_pretrainer` sets it for a trunk
+            pre-trainer); a record that `pretrained_layers`, and so the fine-tuning recipes'
+            lower rate for pre-trained layers, follow. It changes nothing in the graph.
         seed: int or `None`. Seed of the dropout. With a seed, every backend draws dropout
             masks from a seed state saved in checkpoints (a resumed run repeats them); without
             one, PyTorch uses its global generator.
@@ -85,16 +89,22 @@ class SkeletonClassifier(BackboneTask):
         dropout=0.5,
         freeze_backbone=False,
         activation=None,
+        pretrained_strl_layers=0,
         seed=None,
         dtype=None,
         **kwargs,
     ):
+        built_strl_layers = 0 if freeze_backbone else num_strl_layers
+        if (isinstance(pretrained_strl_layers, bool) or not isinstance(pretrained_strl_layers, int)
+                or not 0 <= pretrained_strl_layers <= built_strl_layers):
+            raise ValueError(f"pretrained_strl_layers must be an integer from 0 to the STRL "
+                             f"layers built ({built_strl_layers}), got {pretrained_strl_layers!r}.")
         if freeze_backbone:
             backbone = _copy(backbone)
         # === Layers ===
         self.backbone = backbone
         self.strl_blocks, self.encoder_copies = strl_trunk(
-            backbone, 0 if freeze_backbone else num_strl_layers, person_interaction, combine,
+            backbone, built_strl_layers, person_interaction, combine,
             temporal_kernel_size, temporal_dilations, dtype,
         )
         self.dropout_layer = keras.layers.Dropout(dropout, seed=seed, dtype=dtype, name="dropout")
@@ -128,8 +138,17 @@ class SkeletonClassifier(BackboneTask):
         self.dropout = dropout
         self.freeze_backbone = freeze_backbone
         self.activation = activation
+        self.pretrained_strl_layers = pretrained_strl_layers
         self.seed = seed
         self.compile()
+
+    @property
+    def pretrained_layers(self):
+        """The layers that start from pre-trained weights: the backbone, G_E's copies and the
+        first `pretrained_strl_layers` STRL layers (every layer but the head after a trunk
+        pre-trainer). `training.fine_tuning_optimizer` gives them their own rate."""
+        return [self.backbone, *self.encoder_copies,
+                *self.strl_blocks[:self.pretrained_strl_layers]]
 
     @classmethod
     def from_preset(cls, preset, load_weights=True, num_classes=None, **kwargs):
@@ -186,11 +205,19 @@ class SkeletonClassifier(BackboneTask):
             >>> classifier = SkeletonClassifier.from_pretrainer(pretrainer, num_classes=20)
             >>> [copy.name for copy in classifier.encoder_copies]
             ['strl_1_encoder']
+            >>> [layer.name for layer in classifier.pretrained_layers][1:]
+            ['strl_1_encoder', 'strl_0', 'strl_1']
         """
         arguments = {}
         if pretrainer.encoder == "trunk":
             arguments = {name: getattr(pretrainer, name) for name in TRUNK_ARGUMENTS}
-        classifier = cls(_copy(pretrainer.backbone), num_classes, **{**arguments, **kwargs})
+        arguments = {**arguments, **kwargs}
+        if pretrainer.encoder == "trunk" and not arguments.get("freeze_backbone"):
+            arguments["pretrained_strl_layers"] = min(
+                pretrainer.num_strl_layers,
+                arguments.get("num_strl_layers",
+                              inspect.signature(cls).parameters["num_strl_layers"].default))
+        classifier = cls(_copy(pretrainer.backbone), num_classes, **arguments)
         try:
             preset_io.transfer_weights(pretrainer, classifier, skip=("predictions/",))
         except ValueError as e:
@@ -270,6 +297,7 @@ class SkeletonClassifier(BackboneTask):
             dropout=self.dropout,
             freeze_backbone=self.freeze_backbone,
             activation=self.activation,
+            pretrained_strl_layers=self.pretrained_strl_layers,
             seed=self.seed,
         )
         return config

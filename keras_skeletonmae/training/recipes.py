@@ -100,8 +100,9 @@ class FineTuningAdam(_BackendAdam):
 
 def fine_tuning_optimizer(classifier, learning_rate, steps, schedule="cosine",
                           backbone_rate_scale=1.0, frozen_warmup_steps=0):
-    """Adam for fine-tuning `classifier` over `steps` updates, its pre-trained layers (the
-    backbone's and `encoder_copies`) at `backbone_rate_scale` times the rate and frozen for the
+    """Adam for fine-tuning `classifier` over `steps` updates, its pre-trained layers
+    (`classifier.pretrained_layers`: the backbone, `encoder_copies` and, after a trunk
+    pre-trainer, the STRL layers) at `backbone_rate_scale` times the rate and frozen for the
     first `frozen_warmup_steps` updates (`FineTuningAdam`, which says what "frozen" means for
     BatchNorm). The schedule spans the whole run, warm-up included: the pre-trained layers
     start at the rate the schedule has reached when the warm-up ends. With the defaults it is
@@ -139,7 +140,7 @@ def fine_tuning_optimizer(classifier, learning_rate, steps, schedule="cosine",
         return optimizer
     trained = {id(variable) for variable in classifier.trainable_variables}
     pretrained = [variable
-                  for layer in [classifier.backbone, *classifier.encoder_copies]
+                  for layer in classifier.pretrained_layers
                   for variable in layer.trainable_variables if id(variable) in trained]
     if not pretrained:
         raise ValueError(
