@@ -11,12 +11,18 @@ backend (`KERAS_BACKEND`); in each round, in this order:
   random frame sampling, rotation, scale, centring), as `training.pretrain` builds it, batches
   produced and thrown away (no model);
 - `real`: `fit` over `--steps` batches of that dataset;
-- `arrays`: `fit` over the same batches, made beforehand and held as arrays (no pipeline).
+- `arrays`: `fit` over the same batches, made beforehand and served from memory by a
+  `PyDataset` (`ReadyBatches`: the same Keras adapter and batch shapes as `real`, so only the
+  pipeline's work differs; plain arrays would make TensorFlow trace its step again for their
+  other input signature).
 
-After a warm-up (compilation) of each, the median over `--rounds` of samples/s; `real / arrays`
-is the pipeline's cost (target: at least 0.9). The epoch's wall-clock over the whole mix is
-`real`'s step time times the batches in an epoch (with `--full-epoch`, one whole epoch is also
-timed through `training.pretrain`'s own `fit`).
+After a warm-up (compilation) of each, `--rounds` rounds: a step's time is the interval between
+two consecutive batch ends inside one `fit` (so it includes producing the next batch, and not
+`fit`'s own start, paid once per epoch); samples/s from the median step over all rounds.
+`real / arrays` is the pipeline's cost in steady state (target: at least 0.9); `fit_overhead_s`
+is what each `fit` call adds on top of its steps (once per epoch in `training.pretrain`). The
+epoch's wall-clock over the whole mix is estimated as `real`'s median step times the batches in
+an epoch plus that overhead (with `--full-epoch`, one whole epoch is also timed).
 
     KERAS_BACKEND=jax python benchmarks/bench_pretrain_pipeline.py [--steps 20] [--rounds 3]
         [--workers 1] [--json out.json]
@@ -52,6 +58,37 @@ def build(num_batches, epochs=15, batch_size=64):
     return model
 
 
+class StepTimes(keras.callbacks.Callback):
+    """The intervals between consecutive batch ends of each `fit` call."""
+
+    def __init__(self):
+        super().__init__()
+        self.intervals, self._last = [], None
+
+    def on_train_begin(self, logs=None):
+        self._last = None
+
+    def on_train_batch_end(self, batch, logs=None):
+        now = time.perf_counter()
+        if self._last is not None:
+            self.intervals.append(now - self._last)
+        self._last = now
+
+
+class ReadyBatches(keras.utils.PyDataset):
+    """Batches made beforehand, served as `SkeletonDataset` serves its own (no labels)."""
+
+    def __init__(self, batches):
+        super().__init__()
+        self.batches = batches
+
+    def __len__(self):
+        return len(self.batches)
+
+    def __getitem__(self, index):
+        return self.batches[index]
+
+
 def timed(function):
     start = time.perf_counter()
     function()
@@ -78,28 +115,37 @@ def main(argv=None):
                                                            channels),
                               shuffle=True, seed=0, labeled=False, workers=args.workers)
     steps = min(args.steps, len(dataset))
-    arrays = np.concatenate([dataset[i] for i in range(steps)])
+    ready_batches = ReadyBatches([dataset[i] for i in range(steps)])
     samples = steps * args.batch_size
 
     def pipeline():
         for i in range(steps):
             dataset[i]
 
+    timers = {"real": StepTimes(), "arrays": StepTimes()}
+
     def real():
-        model.fit(dataset, epochs=1, steps_per_epoch=steps, shuffle=False, verbose=0)
+        model.fit(dataset, epochs=1, steps_per_epoch=steps, shuffle=False, verbose=0,
+                  callbacks=[timers["real"]])
 
     def ready():
-        model.fit(arrays, batch_size=args.batch_size, epochs=1, shuffle=False, verbose=0)
+        model.fit(ready_batches, epochs=1, shuffle=False, verbose=0,
+                  callbacks=[timers["arrays"]])
 
     arms = {"pipeline": pipeline, "real": real, "arrays": ready}
     for function in arms.values():  # warm-up: compilation, first reads
         function()
+    for timer in timers.values():
+        timer.intervals.clear()
     seconds = {name: [] for name in arms}
     for round_ in range(args.rounds):
         dataset.set_epoch(round_ + 1)
         for name, function in arms.items():
             seconds[name].append(timed(function))
-    rates = {name: samples / float(np.median(s)) for name, s in seconds.items()}
+    step = {name: float(np.median(timer.intervals)) for name, timer in timers.items()}
+    rates = {"pipeline": samples / float(np.median(seconds["pipeline"])),
+             **{name: args.batch_size / s for name, s in step.items()}}
+    overhead = {name: float(np.median(seconds[name])) - steps * step[name] for name in timers}
     result = {
         "backend": keras.backend.backend(),
         "sequences": len(data),
@@ -110,8 +156,9 @@ def main(argv=None):
         "workers": args.workers,
         "samples_per_s": {name: round(rate, 1) for name, rate in rates.items()},
         "real_over_arrays": round(rates["real"] / rates["arrays"], 3),
-        "epoch_s_estimated": round(len(dataset) * args.batch_size / rates["real"], 1),
-        "seconds": {name: [round(x, 3) for x in s] for name, s in seconds.items()},
+        "fit_overhead_s": {name: round(value, 2) for name, value in overhead.items()},
+        "epoch_s_estimated": round(len(dataset) * step["real"] + overhead["real"], 1),
+        "fit_seconds": {name: [round(x, 3) for x in s] for name, s in seconds.items()},
     }
     if args.full_epoch:
         dataset.set_epoch(0)

@@ -116,6 +116,10 @@ def run_arm(arm, seed, train, val, args, run=None):
     if args.freeze_trunk and arm != "scratch":
         for layer in classifier.layers:  # every layer but the head: BatchNorm in inference mode
             layer.trainable = layer.name == "predictions"
+    if args.frozen_statistics and arm != "scratch":
+        for layer in classifier._flatten_layers():  # inference mode: the pre-trained statistics
+            if isinstance(layer, keras.layers.BatchNormalization):
+                layer.trainable = False
     labelled = label_subset(train, args.label_fraction, seed=seed)
     x, y = labelled.to_arrays(**arrays, seed=seed)
     steps_per_epoch = math.ceil(len(y) / 16)
@@ -170,6 +174,9 @@ def main(argv=None):
     parser.add_argument("--freeze-trunk", action="store_true",
                         help="pre-trained arms: train the head only (a linear probe of the "
                              "trunk's pooled features)")
+    parser.add_argument("--frozen-statistics", action="store_true",
+                        help="pre-trained arms: every BatchNorm in inference mode (its "
+                             "pre-trained statistics, scale and shift kept) while the rest trains")
     parser.add_argument("--learning-rate", type=float, default=2e-3)
     parser.add_argument("--augment", action="store_true",
                         help="fine-tune as the command line does: a fresh random frame sampling, "

@@ -182,7 +182,11 @@ def _fused_normalize(norm, x, training, prelu, bias=None):
     alpha = None if prelu is None else ops.reshape(ops.cast(prelu.alpha, "float32"), (-1,))
     if not (training and norm.trainable):
         scale = gamma * ops.rsqrt(norm.moving_variance + norm.epsilon)
-        y = _prelu(x * scale + (beta + (bias - norm.moving_mean) * scale), alpha)
+        shift = beta + (bias - norm.moving_mean) * scale
+        if keras.backend.backend() == "torch":
+            y = _torch_scale_shift_prelu(x, scale, shift, alpha)
+        else:  # XLA fuses the element-wise operations into one pass
+            y = _prelu(x * scale + shift, alpha)
     elif keras.backend.backend() == "torch":
         # `+ bias - bias` keeps the bias in the graph: its gradient is then exactly 0, as on the
         # other backends, instead of missing.
@@ -208,6 +212,15 @@ def _update_moving_statistics(norm, mean, variance):
     momentum = norm.momentum
     norm.moving_mean.assign(norm.moving_mean * momentum + mean * (1.0 - momentum))
     norm.moving_variance.assign(norm.moving_variance * momentum + variance * (1.0 - momentum))
+
+
+def _torch_scale_shift_prelu(x, scale, shift, alpha):
+    """Inference-mode `prelu(x * scale + shift)` in two PyTorch kernels (`addcmul`, `prelu`),
+    where the element-wise formula runs five (eager PyTorch does not fuse them)."""
+    import torch
+
+    y = torch.addcmul(shift, x, scale)
+    return y if alpha is None else torch.nn.functional.prelu(y, alpha)
 
 
 def _torch_batch_norm_prelu(x, gamma, beta, alpha, epsilon):
