@@ -211,18 +211,15 @@ class SkeletonClassifier(BackboneTask):
         arguments = {}
         if pretrainer.encoder == "trunk":
             arguments = {name: getattr(pretrainer, name) for name in TRUNK_ARGUMENTS}
-        arguments = {**arguments, **kwargs}
-        if pretrainer.encoder == "trunk" and not arguments.get("freeze_backbone"):
-            arguments["pretrained_strl_layers"] = min(
-                pretrainer.num_strl_layers,
-                arguments.get("num_strl_layers",
-                              inspect.signature(cls).parameters["num_strl_layers"].default))
-        classifier = cls(_copy(pretrainer.backbone), num_classes, **arguments)
+        classifier = cls(_copy(pretrainer.backbone), num_classes, **{**arguments, **kwargs})
         try:
             preset_io.transfer_weights(pretrainer, classifier, skip=("predictions/",))
         except ValueError as e:
             raise ValueError(f"The pre-trainer's weights do not fit this classifier ({e}); keep "
                              f"the pre-trainer's {', '.join(TRUNK_ARGUMENTS)}.") from None
+        if pretrainer.encoder == "trunk":
+            classifier.pretrained_strl_layers = min(pretrainer.num_strl_layers,
+                                                    len(classifier.strl_blocks))
         return classifier
 
     def init_head_from_class_means(self, x, y, batch_size=64):
