@@ -48,7 +48,7 @@ MIX = [("utd_mhad.pkl", None), ("msrc12_gestures.pkl", None), ("kinder_gator.pkl
 PRESET = "skeletonmae_kinect20_mix"
 
 
-def build(num_batches, epochs=15, batch_size=64):
+def build(num_batches, epochs=15):
     """The preset's pre-trainer, untrained, compiled as `training.pretrain` compiles it."""
     keras.utils.set_random_seed(0)
     model = SkeletonMAEPretrainer.from_preset(PRESET, load_weights=False)
@@ -89,7 +89,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     data = read_pretraining_data([(str(args.data_dir / path), split) for path, split in MIX],
                                  allow_overlap=True)
-    model = build(math.ceil(len(data) / args.batch_size), batch_size=args.batch_size)
+    model = build(math.ceil(len(data) / args.batch_size))
     frames, channels = model.backbone.num_frames, model.backbone.num_channels
     dataset = SkeletonDataset(data, args.batch_size, frames, model.backbone.num_persons,
                               transform=training_transform(model.backbone.layout, frames,

@@ -83,7 +83,8 @@ def main(argv=None):
         keypoints.append((clip * (target / torso)).astype("float32"))
         scores.append(clip_scores)
     ids = [penn.ids[i] for i in kept]
-    splits = {name: [i for i in members if i not in left_out]
+    dropped = set(left_out)
+    splits = {name: [i for i in members if i not in dropped]
               for name, members in penn.splits.items()}
     scaled = SkeletonData(keypoints, scores=scores, labels=penn.labels[kept], ids=ids,
                           class_names=penn.class_names, splits=splits, layout=penn.layout)

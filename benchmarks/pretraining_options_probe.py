@@ -80,8 +80,7 @@ def new_backbone(layout, channels, args, run):
     if run is not None:
         return SkeletonMAEBackbone.from_config(run.backbone.get_config())
     return SkeletonMAEBackbone(layout, num_channels=channels, num_frames=args.frames,
-                               num_persons=1,
-                               embed_dim=args.embed_dim, num_layers=2,
+                               num_persons=1, embed_dim=args.embed_dim, num_layers=2,
                                hidden_dim=2 * args.embed_dim, motion=True, bones=True)
 
 
@@ -106,7 +105,8 @@ def run_arm(arm, seed, train, val, args, run=None):
     else:
         options = (dict(encoder="trunk", mask_sampling="span", mask_span=args.mask_span, **trunk)
                    if arm == "trunk" else {})
-        pretrainer = SkeletonMAEPretrainer(new_backbone(layout, channels, args, run), seed=seed, **options)
+        pretrainer = SkeletonMAEPretrainer(new_backbone(layout, channels, args, run), seed=seed,
+                                           **options)
         pretrainer.compile(optimizer=keras.optimizers.Adam(1e-3))
         x_unlabeled, _ = train.to_arrays(**arrays, seed=seed)
         pretrainer.fit(x_unlabeled, batch_size=32, epochs=args.pretrain_epochs, verbose=0)
