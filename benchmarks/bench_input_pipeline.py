@@ -2,8 +2,8 @@
 
 Both on MSR Action3D (xsub_train, kinect20, T=32, one person), in one run on this machine:
 - pipeline: every batch of `SkeletonDataset` with train-mode transforms (centre, uniform
-  sampling, rotation, scale, joint noise), read by a pool of 1 and 2 threads (as Keras's
-  `PyDataset` workers do);
+  sampling, rotation, scale, joint noise), read in order as `fit` reads them, prepared by 1
+  and 2 of its worker threads;
 - training: `SkeletonClassifier.fit` on ready arrays, timed per epoch after a warm-up epoch.
 A ratio above 1 means the pipeline produces samples faster than the model consumes them.
 
@@ -13,7 +13,6 @@ A ratio above 1 means the pipeline produces samples faster than the model consum
 import argparse
 import os
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import keras
@@ -45,11 +44,11 @@ def pipeline_rate(data, batch_size, workers, epochs):
     dataset = SkeletonDataset(data, batch_size, NUM_FRAMES, 1, transform=transform,
                               shuffle=True, workers=workers)
     start = time.perf_counter()
-    with ThreadPoolExecutor(workers) as pool:
-        for _ in range(epochs):
-            for x, _ in pool.map(dataset.__getitem__, range(len(dataset))):
-                assert x.shape[1:] == (1, NUM_FRAMES, 20, 3)
-            dataset.on_epoch_end()
+    for _ in range(epochs):
+        for index in range(len(dataset)):
+            x, _ = dataset[index]
+            assert x.shape[1:] == (1, NUM_FRAMES, 20, 3)
+        dataset.on_epoch_end()
     return epochs * len(data) / (time.perf_counter() - start)
 
 

@@ -190,6 +190,9 @@ def _add_training(parser, epochs, batch_size, learning_rate):
     parser.add_argument("--jit-compile", choices=("auto", "true", "false"), default="auto",
                         help="Keras's jit_compile (auto: XLA on TensorFlow and JAX; false on "
                              "TensorFlow starts faster, for short runs of small models)")
+    parser.add_argument("--workers", type=_positive, default=1,
+                        help="threads preparing the batches (default 1); the batches are the "
+                             "same with any number, so a resumed run may change it")
 
 
 def build_parser():

@@ -200,6 +200,7 @@ BAD_ARGUMENTS = {
                               "must be in (0, 1]"),
     "negative backbone rate": (["finetune", "--data", "{msr}", "--backbone-rate-scale", "-1"],
                                "must be 0 or more"),
+    "no workers": (["pretrain", "--data", "{msr}", "--workers", "0"], "must be a positive integer"),
     "unknown subcommand": (["train"], "invalid choice"),
     "resume without a run": (["pretrain", "--data", "{msr}", "--split", "xsub_train", "--resume",
                               "--output", "{tmp}"], "no run to resume"),

@@ -118,6 +118,26 @@ def test_pretrainer_fits_on_a_skeleton_dataset(msr_train):
     assert dataset.epoch >= 1  # fit also calls on_epoch_end once before training starts
 
 
+def test_workers_prepare_the_batches_one_worker_would(msr_train):
+    """Threads prepare batches ahead; when the epoch changes under batches prepared for the
+    old one (as when `fit` peeks at a batch, then starts its epoch), they are not served."""
+    data = msr_train.select(range(40))
+    kwargs = dict(batch_size=8, num_frames=8, num_persons=1, transform=train_transform(8),
+                  shuffle=True, seed=5)
+    serial, threaded = SkeletonDataset(data, **kwargs), SkeletonDataset(data, workers=3, **kwargs)
+    threaded[0]  # prepares batches 1-3 of epoch 0 ahead
+    threaded.on_epoch_end()
+    serial.on_epoch_end()
+    for epoch in range(2):
+        for (x, y), (x_ref, y_ref) in zip(batches(threaded), batches(serial)):
+            np.testing.assert_array_equal(x, x_ref)
+            np.testing.assert_array_equal(y, y_ref)
+        threaded.set_epoch(epoch + 2)
+        serial.set_epoch(epoch + 2)
+    with pytest.raises(ValueError, match="workers must be at least 1"):
+        SkeletonDataset(data, workers=0, **kwargs)
+
+
 @ONCE_ON_TORCH
 def test_classifier_fits_on_labeled_batches_with_two_workers(msr_train):
     keras.utils.set_random_seed(0)

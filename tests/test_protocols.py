@@ -73,6 +73,18 @@ def test_pretrain_writes_config_metrics_checkpoint_preset_and_figures(pretrained
     assert_png(pretrained / "figures" / "masked_reconstruction.png")
 
 
+@pytest.mark.tf_graph  # traced, as the `pretrained` run it is compared with
+def test_batches_prepared_by_two_workers_pre_train_the_same_model(pretrained, msr, tmp_path):
+    training.pretrain(msr, tmp_path, split="xsub_train", **TINY, learning_rate=1e-3, epochs=2,
+                      workers=2)
+    expected, got = (load_json(run / "metrics.json") for run in (pretrained, tmp_path))
+    assert [row["loss"] for row in got] == pytest.approx([row["loss"] for row in expected],
+                                                         rel=1e-5, abs=1e-6)
+    assert load_json(tmp_path / "config.json")["workers"] == 2
+    with pytest.raises(ValueError, match="workers must be at least 1"):
+        training.pretrain(msr, tmp_path / "none", split="xsub_train", **TINY, workers=0)
+
+
 def test_cosine_schedule_ends_at_zero_and_fixes_the_epochs_of_a_resumed_run(pretrained, msr):
     model, history = training.RunDirectory(pretrained).load_checkpoint()
     assert len(history) == 2 and int(model.optimizer.iterations) > 0
@@ -253,7 +265,8 @@ def test_a_constant_rate_run_can_be_extended_on_resume(msr, tmp_path):
 
 def test_an_interrupted_run_resumes_to_the_uninterrupted_result(msr, tmp_path, monkeypatch):
     """Interrupted at the start of its third epoch (after its checkpoint of epoch 2), a run
-    resumed in a new model ends with the metrics of an uninterrupted one."""
+    resumed in a new model, with two workers preparing its batches, ends with the metrics of
+    an uninterrupted one."""
     options = dict(train_split="xsub_train", val_split="xsub_val", **TINY, strl_layers=1,
                    batch_size=8, epochs=3)
     training.finetune(msr, tmp_path / "full", **options)
@@ -270,7 +283,8 @@ def test_an_interrupted_run_resumes_to_the_uninterrupted_result(msr, tmp_path, m
             training.finetune(msr, tmp_path / "cut", **options)
     assert (tmp_path / "cut" / "checkpoints" / "LATEST").read_text() == "epoch_0002"
     keras.utils.clear_session()
-    training.finetune(msr, tmp_path / "cut", resume=True, **options)
+    # Two threads prepare the same batches, so the resumed run may use them.
+    training.finetune(msr, tmp_path / "cut", resume=True, workers=2, **options)
     expected, got = (load_json(tmp_path / run / "metrics.json") for run in ("full", "cut"))
     assert [row["epoch"] for row in got] == [1, 2, 3]
     for a, b in zip(expected, got):

@@ -1,6 +1,7 @@
 """`SkeletonDataset`: batches of transformed samples for `fit` on every backend."""
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 
 import keras
 import numpy as np
@@ -15,7 +16,12 @@ class SkeletonDataset(keras.utils.PyDataset):
     seeded by `(seed, e, i)`, so batches do not depend on workers or batch order. With
     `shuffle`, the order is a permutation seeded by `(seed, e)`. Each `on_epoch_end` call
     advances `e` (Keras's `fit` also calls it once before the first epoch).
-    `set_epoch(e)` jumps to epoch `e` (to resume a run there).
+    `set_epoch(e)` jumps to epoch `e` (to resume a run there). With `workers > 1`, threads
+    prepare the next batches while the model trains on this one (batches are asked for
+    from one thread at a time, as `fit` does); each is keyed by its epoch and index, so the
+    batches are the same as with one worker. (Keras's own enqueuer is not used: it
+    keeps batches prepared before `fit`'s first epoch starts and serves them in that epoch, so
+    with several workers the first batches of a `fit` came from the previous order.)
     A sample with NaN/inf coordinates or scores raises a `ValueError` naming it (repair it
     first: `SkeletonData.check_finite("interpolate")`).
 
@@ -29,9 +35,8 @@ class SkeletonDataset(keras.utils.PyDataset):
         shuffle: bool. A new seeded order every epoch.
         seed: int. Seeds the order and the transforms' generators.
         labeled: bool. Yield `(x, y)`; `False` yields `x` only (pre-training).
-        workers: int. As in `keras.utils.PyDataset`.
-        use_multiprocessing: bool. As in `keras.utils.PyDataset`.
-        max_queue_size: int. As in `keras.utils.PyDataset`.
+        workers: int >= 1. Threads preparing batches; more than one prepares the next
+            `workers` batches ahead.
 
     Example:
         >>> from keras_skeletonmae.data import SkeletonData
@@ -43,9 +48,8 @@ class SkeletonDataset(keras.utils.PyDataset):
     """
 
     def __init__(self, data, batch_size, num_frames, num_persons, transform=None, shuffle=False,
-                 seed=0, labeled=True, workers=1, use_multiprocessing=False, max_queue_size=10):
-        super().__init__(workers=workers, use_multiprocessing=use_multiprocessing,
-                         max_queue_size=max_queue_size)
+                 seed=0, labeled=True, workers=1):
+        super().__init__(workers=1)
         if labeled and data.labels is None:
             raise ValueError(f"{data!r} has no labels; pass labeled=False for unlabelled "
                              "batches (pre-training).")
@@ -53,6 +57,8 @@ class SkeletonDataset(keras.utils.PyDataset):
             raise ValueError("SkeletonDataset needs at least one sample.")
         if int(batch_size) < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
+        if int(workers) < 1:
+            raise ValueError(f"workers must be at least 1, got {workers}.")
         # Refuse NaN/inf before training starts, not at the batch that holds them.
         self.data = data.check_finite("raise")
         self.batch_size = int(batch_size)
@@ -62,13 +68,16 @@ class SkeletonDataset(keras.utils.PyDataset):
         self.shuffle = bool(shuffle)
         self.seed = int(seed)
         self.labeled = bool(labeled)
+        self.threads = int(workers)
         self.epoch = 0
-        self.order = self._order()
+        self.order = self._order(self.epoch)
+        self._pool = None
+        self._ahead = {}  # (epoch, index) -> the future of that batch
 
-    def _order(self):
+    def _order(self, epoch):
         if not self.shuffle:
             return np.arange(len(self.data))
-        return np.random.default_rng([self.seed, self.epoch]).permutation(len(self.data))
+        return np.random.default_rng([self.seed, epoch]).permutation(len(self.data))
 
     def __len__(self):
         return math.ceil(len(self.data) / self.batch_size)
@@ -76,10 +85,24 @@ class SkeletonDataset(keras.utils.PyDataset):
     def __getitem__(self, index):
         if not 0 <= index < len(self):
             raise IndexError(f"batch {index} out of range for {len(self)} batches.")
-        indices = self.order[index * self.batch_size:(index + 1) * self.batch_size]
+        if self.threads == 1:
+            return self._batch(self.order, self.epoch, index)
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="SkeletonDataset")
+        # Batches prepared for another epoch (the order changed under them) are dropped.
+        for key in [key for key in self._ahead if key[0] != self.epoch]:
+            self._ahead.pop(key).cancel()
+        for ahead in range(index, min(index + 1 + self.threads, len(self))):
+            if (self.epoch, ahead) not in self._ahead:
+                self._ahead[self.epoch, ahead] = self._pool.submit(self._batch, self.order,
+                                                                   self.epoch, ahead)
+        return self._ahead.pop((self.epoch, index)).result()
+
+    def _batch(self, order, epoch, index):
+        indices = order[index * self.batch_size:(index + 1) * self.batch_size]
         x = np.stack([
             self.data.prepare(i, self.num_frames, self.num_persons, self.transform,
-                              np.random.default_rng([self.seed, self.epoch, i]))
+                              np.random.default_rng([self.seed, epoch, i]))
             for i in indices])
         if not self.labeled:
             return x
@@ -88,7 +111,7 @@ class SkeletonDataset(keras.utils.PyDataset):
     def set_epoch(self, epoch):
         """Draw the order and the augmentations of epoch `epoch` from now on."""
         self.epoch = int(epoch)
-        self.order = self._order()
+        self.order = self._order(self.epoch)
 
     def on_epoch_end(self):
         self.set_epoch(self.epoch + 1)

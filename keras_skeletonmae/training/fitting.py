@@ -28,7 +28,7 @@ CHECKPOINT_OPTIONS = frozenset({
 # ("traceback", "verbose" and "config" are the command line's, saved by older versions).
 RESUME_FREE_OPTIONS = frozenset({
     "resume", "traceback", "verbose", "config", "validate_every", "checkpoint_every",
-    "allow_overlap"})
+    "allow_overlap", "workers"})
 
 
 def adam(learning_rate, steps, schedule="cosine"):

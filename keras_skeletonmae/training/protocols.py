@@ -40,7 +40,7 @@ def pretrain(data, output, *, layout=None, split=None, nonfinite="raise", allow_
              mask_sampling="sample", mask_span=None, target="coordinates", encoder="gin",
              strl_layers=3, remask=True, mask_token="shared", epochs=30, batch_size=32,
              learning_rate=None, lr_schedule="cosine", augment=True, seed=0, resume=False,
-             checkpoint_every=1, jit_compile="auto"):
+             checkpoint_every=1, jit_compile="auto", workers=1):
     """SkeletonMAE pre-training on unlabelled skeletons (`skeletonmae pretrain`).
 
     Args:
@@ -82,6 +82,8 @@ def pretrain(data, output, *, layout=None, split=None, nonfinite="raise", allow_
         resume: bool; continue the interrupted run in `output` from its last checkpoint.
         checkpoint_every: int; checkpoint every this many epochs and after the last.
         jit_compile: `"auto"`, `"true"` or `"false"`.
+        workers: int >= 1; threads preparing the batches (`SkeletonDataset`): the batches
+            are the same with any number, so a resumed run may change it.
 
     Returns:
         dict: `command`, `preset` (its folder), `epochs`, `layout`, `final_loss`.
@@ -110,7 +112,7 @@ def pretrain(data, output, *, layout=None, split=None, nonfinite="raise", allow_
     dataset = SkeletonDataset(data, batch_size, frames, persons,
                               transform=training_transform(model.backbone.layout, frames,
                                                            model.backbone.num_channels, augment),
-                              shuffle=True, seed=seed, labeled=False)
+                              shuffle=True, seed=seed, labeled=False, workers=workers)
     history = fit_epochs(run, model, history, dataset, epochs, checkpoint_every)
     described = " + ".join(f"{path} split {own or split or 'all'}" for path, own in sources)
     run.write_preset(lambda folder: model.save_to_preset(folder, metadata={
@@ -131,7 +133,7 @@ def finetune(data, output, *, layout=None, train_split=None, val_split=None, non
              dropout=0.5, epochs=40, batch_size=16, learning_rate=None, lr_schedule="cosine",
              augment=True, seed=0, resume=False, checkpoint_every=1, jit_compile="auto",
              validate_every=1, backbone_rate_scale=1.0, frozen_warmup_epochs=0,
-             head_init="random"):
+             head_init="random", workers=1):
     """Fine-tune the SSL classifier, from a preset or from scratch, on the labels of
     `train_split` (a class-balanced `label_fraction` of them) and evaluate it on `val_split`
     (`skeletonmae finetune`).
@@ -170,6 +172,8 @@ def finetune(data, output, *, layout=None, train_split=None, val_split=None, non
             classifier of the labelled training sequences' pooled features
             (`SkeletonClassifier.init_head_from_class_means`); with `epochs=0` it stays so,
             the pre-trained trunk untouched (the few-label recipe of docs/results.md).
+        workers: int >= 1; threads preparing the batches (`SkeletonDataset`): the batches
+            are the same with any number, so a resumed run may change it.
 
     Returns:
         dict: `command`, `preset`, `epochs`, `layout`, `train_sequences`, and with `val_split`
@@ -187,7 +191,8 @@ def linear_evaluation(data, output, *, preset, layout=None, train_split=None, va
                       persons=None, embed_dim=64, gin_layers=3, hidden_dim=256, motion=True,
                       bones=True, strl_layers=3, dropout=0.5, epochs=40, batch_size=16,
                       learning_rate=None, lr_schedule="cosine", augment=True, seed=0,
-                      resume=False, checkpoint_every=1, jit_compile="auto", validate_every=1):
+                      resume=False, checkpoint_every=1, jit_compile="auto", validate_every=1,
+                      workers=1):
     """Linear evaluation of a pre-trained encoder (`skeletonmae linear`): the encoder of
     `preset` frozen, a linear head trained on `train_split` and evaluated on `val_split`.
 
@@ -487,7 +492,7 @@ def _fit_classifier(arguments, linear):
                               transform=training_transform(model.backbone.layout, frames,
                                                            model.backbone.num_channels,
                                                            options["augment"]),
-                              shuffle=True, seed=options["seed"])
+                              shuffle=True, seed=options["seed"], workers=options["workers"])
     history = fit_epochs(run, model, history, dataset, options["epochs"],
                          options["checkpoint_every"], validation, options["validate_every"])
     class_names = class_names_for(num_classes, data.class_names)
