@@ -42,12 +42,13 @@ def median_torso(keypoints):
     return float(np.median(np.linalg.norm(neck[present] - belly[present], axis=-1)))
 
 
-def without_placeholders(keypoints, scores):
-    """`(keypoints, scores)` of one clip `[M, T, 15, 2]` with the outside-image joints missing
-    and the neck and belly estimated again from the joints present."""
+def with_neck_and_belly(keypoints, scores):
+    """`(keypoints, scores)` of a `jhmdb15` clip `[M, T, 15, 2]` with the neck and belly
+    estimated from the head, shoulders and hips as the shared Penn Action file does (its
+    `meta['mapping']`): neck = shoulder centre + 0.384 (head - shoulder centre), belly = hip
+    centre + 0.236 (shoulder centre - hip centre); missing (0, score 0) where a joint they need
+    is missing (all-zero coordinates)."""
     keypoints, scores = keypoints.copy(), scores.copy()
-    outside = np.all(keypoints == OUTSIDE_IMAGE, axis=-1)
-    keypoints[outside], scores[outside] = 0.0, 0.0
     present = np.any(keypoints != 0, axis=-1)
     shoulder_mid = keypoints[..., SHOULDERS, :].mean(axis=-2)
     hip_mid = keypoints[..., HIPS, :].mean(axis=-2)
@@ -61,6 +62,15 @@ def without_placeholders(keypoints, scores):
         keypoints[..., joint, :] = np.where(known[..., None], estimate, 0.0)
         scores[..., joint] = np.where(known, scores[..., joint], 0.0)
     return keypoints, scores
+
+
+def without_placeholders(keypoints, scores):
+    """`(keypoints, scores)` of one clip `[M, T, 15, 2]` with the outside-image joints missing
+    and the neck and belly estimated again from the joints present (`with_neck_and_belly`)."""
+    keypoints, scores = keypoints.copy(), scores.copy()
+    outside = np.all(keypoints == OUTSIDE_IMAGE, axis=-1)
+    keypoints[outside], scores[outside] = 0.0, 0.0
+    return with_neck_and_belly(keypoints, scores)
 
 
 def main(argv=None):
