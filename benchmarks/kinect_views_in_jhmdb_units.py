@@ -9,10 +9,10 @@ scaled to JHMDB's median height, head to the ankles' centre (`median_height`, 0.
 JHMDB's frames that show both). Not to its torso, as Penn Action is: Kinect v1 places the hips
 high, so scaled by the torso a Kinect body came out 1.5-1.8x JHMDB's from head to neck and from
 belly to ankles (scaled by height: head to neck 0.09, shoulder width 0.19, belly to ankles 0.54
-in MSR Action3D's views; JHMDB 0.08, 0.18, 0.47; Penn Action 0.07, 0.18, 0.52). The view is the sensor's, as an image:
-`(-x, -y)`, since in these files a person facing the sensor has the right shoulder at larger x
-and the head at larger y, and in JHMDB's images at smaller x and smaller y (`main` checks the
-first). Scores are 1. Written as one PYSKL pickle with the split `all`; labels are not kept
+in MSR Action3D's views; JHMDB 0.08, 0.18, 0.47; Penn Action 0.07, 0.18, 0.52). The view is
+the sensor's, as an image: `(-x, -y)`, since in these files a person facing the sensor has the
+right shoulder at larger x and the head at larger y, and in JHMDB's images at smaller x and
+smaller y (`main` checks the first). Scores are 1. Written as one PYSKL pickle with the split `all`; labels are not kept
 (pre-training does not read them).
 
     python benchmarks/kinect_views_in_jhmdb_units.py OUT.pkl \
