@@ -12,8 +12,8 @@ belly to ankles (scaled by height: head to neck 0.09, shoulder width 0.19, belly
 in MSR Action3D's views; JHMDB 0.08, 0.18, 0.47; Penn Action 0.07, 0.18, 0.52). The view is
 the sensor's, as an image: `(-x, -y)`, since in these files a person facing the sensor has the
 right shoulder at larger x and the head at larger y, and in JHMDB's images at smaller x and
-smaller y (`main` checks the first). Scores are 1. Written as one PYSKL pickle with the split `all`; labels are not kept
-(pre-training does not read them).
+smaller y (`main` checks the first). Scores are 1. Written as one PYSKL pickle with the split
+`all`; labels are not kept (pre-training does not read them).
 
     python benchmarks/kinect_views_in_jhmdb_units.py OUT.pkl \
         [--sets utd_mhad.pkl msrc12_gestures.pkl kinder_gator.pkl msr_action3d.pkl]
