@@ -35,15 +35,18 @@ from keras_skeletonmae.layouts import get_layout  # noqa: E402
 DATA = Path(os.environ.get("SKELETONMAE_DATA",
                           Path(__file__).resolve().parents[2] / "shared" / "data"))
 SETS = ("utd_mhad.pkl", "msrc12_gestures.pkl", "kinder_gator.pkl", "msr_action3d.pkl")
-DERIVED = ("neck", "belly")  # estimated, not copied
+JHMDB = get_layout("jhmdb15").joint_names
+KINECT = get_layout("kinect20").joint_names
+# (jhmdb15 index, kinect20 index) of the joints copied; the neck and belly are estimated.
+COPIED = [(j, KINECT.index(name)) for j, name in enumerate(JHMDB)
+          if name not in ("neck", "belly")]
 
 
 def median_height(keypoints):
     """Median distance, over the frames of the first person of a `jhmdb15` clip `[M, T, 15, C]`
     that hold the head and both ankles, from the head to the ankles' centre; NaN if none does."""
-    joints = get_layout("jhmdb15").joint_names
-    head = keypoints[0, :, joints.index("head"), :2]
-    ankles = keypoints[0, :, [joints.index("left_ankle"), joints.index("right_ankle")], :2]
+    head = keypoints[0, :, JHMDB.index("head"), :2]
+    ankles = keypoints[0, :, [JHMDB.index("left_ankle"), JHMDB.index("right_ankle")], :2]
     present = np.any(head != 0, axis=-1) & np.all(np.any(ankles != 0, axis=-1), axis=0)
     if not present.any():
         return float("nan")
@@ -54,11 +57,9 @@ def median_height(keypoints):
 def image_view(keypoints):
     """A `kinect20` clip `[M, T, 20, 3]` as a `jhmdb15` image view `[M, T, 15, 2]`, unscaled:
     the joints both layouts name copied as `(-x, -y)`, the neck and belly estimated."""
-    kinect = get_layout("kinect20").joint_names
-    view = np.zeros(keypoints.shape[:2] + (15, 2), dtype="float32")
-    for j, name in enumerate(get_layout("jhmdb15").joint_names):
-        if name not in DERIVED:
-            view[..., j, :] = -keypoints[..., kinect.index(name), :2]
+    view = np.zeros(keypoints.shape[:2] + (len(JHMDB), 2), dtype="float32")
+    for j, k in COPIED:
+        view[..., j, :] = -keypoints[..., k, :2]
     view, _ = with_neck_and_belly(view, np.ones(view.shape[:-1], dtype="float32"))
     return view
 
@@ -71,8 +72,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     jhmdb = load_pyskl(args.data_dir / "jhmdb_2d.pkl")
     target = float(np.nanmedian([median_height(k) for k in jhmdb.keypoints]))
-    joints = get_layout("jhmdb15").joint_names
-    right, left = joints.index("right_shoulder"), joints.index("left_shoulder")
+    right, left = JHMDB.index("right_shoulder"), JHMDB.index("left_shoulder")
     keypoints, ids, left_out = [], [], []
     for name in args.sets:
         data = load_pyskl(args.data_dir / name)
