@@ -1,7 +1,9 @@
 """Inference speed: the command line's default classifier on every backend, and in onnxruntime.
 
 The model: `skeletonmae train`'s classifier from scratch (kinect20, 3 channels, 64 frames,
-1 person, bones and motion, D = 64, 3 GIN layers of MLP width 256, 3 STRL layers, 20 classes).
+1 person, bones and motion, D = 64, 3 GIN layers of MLP width 256, 3 STRL layers, 20 classes),
+or with `--preset` a classifier preset as `skeletonmae predict` runs it (a window of any length
+is resampled to the preset's frame count, so that is the input timed).
 For each Keras backend (one subprocess each, as `bench_train.py`; `--python BACKEND=PATH` runs a
 backend in another environment, e.g. JAX where TensorFlow is not installed) and batch sizes 1
 and 16, it times one call on a batch of windows:
@@ -19,7 +21,8 @@ operations, not only matrix products); the fraction of this machine's float32 ma
 the peak `bench_train.py` measures, in the same run.
 
     python benchmarks/bench_inference.py [--backends jax,tensorflow,torch] [--rounds 2]
-        [--python jax=/path/to/jax/venv/bin/python] [--json out.json]
+        [--python jax=/path/to/jax/venv/bin/python] [--preset NAME [--frames T]]
+        [--json out.json]
 """
 
 import argparse
@@ -48,16 +51,23 @@ RUNNERS = ("predict_on_batch", "compiled call", "onnxruntime")
 BACKEND_LIBRARY = {"jax": "jax", "tensorflow": "tensorflow", "torch": "torch"}
 
 
-def build_classifier(config=CONFIG, strl_layers=STRL_LAYERS, num_classes=NUM_CLASSES):
-    """The classifier of `config`, seeded, compiled as the command line compiles it."""
+def build_classifier(config=CONFIG, strl_layers=STRL_LAYERS, num_classes=NUM_CLASSES,
+                     preset=None, frames=None):
+    """The classifier of `config`, seeded, or of `preset` (a classifier preset, as `skeletonmae
+    predict` loads it: its own persons and classes, and its frames unless `frames` is given),
+    compiled as the command line compiles it."""
     import keras
 
     from keras_skeletonmae import SkeletonClassifier, SkeletonMAEBackbone
     from keras_skeletonmae.models import xla_jit_compile
 
     keras.utils.set_random_seed(0)
-    model = SkeletonClassifier(SkeletonMAEBackbone(**config), num_classes=num_classes,
-                               num_strl_layers=strl_layers)
+    if preset:
+        model = SkeletonClassifier.from_preset(preset, **({"num_frames": frames} if frames
+                                                          else {}))
+    else:
+        model = SkeletonClassifier(SkeletonMAEBackbone(**config), num_classes=num_classes,
+                                   num_strl_layers=strl_layers)
     model.compile(jit_compile=xla_jit_compile())
     return model
 
@@ -134,7 +144,7 @@ def time_calls(call, x, steps, warmup, max_seconds):
 
 
 def measure(config=CONFIG, strl_layers=STRL_LAYERS, batches=BATCHES, steps=20, warmup=2,
-            max_seconds=2.0, onnx_path=None):
+            max_seconds=2.0, onnx_path=None, preset=None, frames=None):
     """Rows `{runner, batch, latency_s, windows_per_s, calls}` (or `{runner, skipped}`) of the
     current backend, and XLA's FLOPs per window (None off JAX).
 
@@ -146,13 +156,14 @@ def measure(config=CONFIG, strl_layers=STRL_LAYERS, batches=BATCHES, steps=20, w
         warmup: untimed calls first (compilation).
         max_seconds: time budget of one figure's timed calls.
         onnx_path: where to export the ONNX model; None skips onnxruntime.
+        preset: a classifier preset timed instead of `config`'s classifier.
+        frames: the preset's frame count overridden (None: its own).
 
     Example:
         >>> rows, flops = measure(batches=(1,), steps=5)  # doctest: +SKIP
     """
-    model = build_classifier(config, strl_layers)
-    shape = (config["num_persons"], config["num_frames"],
-             len(model.backbone.layout.parents()), config["num_channels"])
+    model = build_classifier(config, strl_layers, preset=preset, frames=frames)
+    shape = tuple(model.inputs[0].shape[1:])  # (M, T, V, C)
     rng = np.random.default_rng(0)
     call, flops = compiled_call(model)
     runners = {"predict_on_batch": lambda x: np.asarray(model.predict_on_batch(x)),
@@ -252,7 +263,8 @@ def run_worker(spec, args, python, backend="torch"):
                **dict(item.split("=", 1) for item in args.env))
     cmd = [python, __file__, "--worker", spec, "--steps", str(args.steps), "--warmup",
            str(args.warmup), "--max-seconds", str(args.max_seconds), "--onnx-dir",
-           str(args.onnx_dir)]
+           str(args.onnx_dir)] + (["--preset", args.preset] if args.preset else []) + (
+               ["--frames", str(args.frames)] if args.frames else [])
     done = subprocess.run(cmd, env=env, capture_output=True, text=True)
     if done.returncode:
         print(f"{spec} on {backend} failed:\n{done.stderr[-3000:]}", file=sys.stderr)
@@ -269,7 +281,7 @@ def worker(spec, args):
         return bench_train.peak_worker(name)
     onnx_path = None if args.onnx_dir in (None, "") else Path(args.onnx_dir) / f"{name}.onnx"
     rows, flops = measure(steps=args.steps, warmup=args.warmup, max_seconds=args.max_seconds,
-                          onnx_path=onnx_path)
+                          onnx_path=onnx_path, preset=args.preset, frames=args.frames)
     return {"rows": rows, "flops_per_window": flops}
 
 
@@ -288,10 +300,16 @@ def main():
     parser.add_argument("--env", action="append", default=[], metavar="VAR=VALUE",
                         help="an environment variable of the measuring subprocesses, e.g. "
                              "OMP_WAIT_POLICY=PASSIVE (default: this process's environment)")
+    parser.add_argument("--preset", help="time this classifier preset (as `skeletonmae predict` "
+                        "runs it) instead of the command line's default classifier")
+    parser.add_argument("--frames", type=int, help="with --preset: windows of this many frames "
+                        "instead of the preset's own")
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--onnx-dir", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.frames and not args.preset:
+        parser.error("--frames needs --preset (the default classifier takes 64 frames)")
     if args.worker:
         print(json.dumps(worker(args.worker, args)))
         return
@@ -340,13 +358,18 @@ def main():
     if peak:
         print(f"float32 matmul peak: {peak / 1e9:.0f} GFLOP/s ({peak_library}); per library: "
               + ", ".join(f"{lib} {rate / 1e9:.0f}" for lib, rate in rates.items()))
-    print(f"model: {CONFIG}, {STRL_LAYERS} STRL layers, {NUM_CLASSES} classes; FLOPs per window "
+    model = (f"preset {args.preset}" + (f" at {args.frames} frames" if args.frames else "")
+             if args.preset else
+             f"{CONFIG}, {STRL_LAYERS} STRL layers, {NUM_CLASSES} classes")
+    print(f"model: {model}; FLOPs per window "
           + (f"(XLA, JAX): {flops_per_window / 1e9:.3f} G" if flops_per_window else
              "not counted (needs the JAX backend)") + "\n")
     text, targets = report(results, flops_per_window, peak, (load_before, load_after))
     print(text)
     if args.json:
-        args.json.write_text(json.dumps(dict(peak=peak, peaks=peaks, config=CONFIG,
+        args.json.write_text(json.dumps(dict(peak=peak, peaks=peaks, preset=args.preset,
+                                             frames=args.frames,
+                                             config=None if args.preset else CONFIG,
                                              flops_per_window=flops_per_window, results=results,
                                              targets=targets), indent=1))
 

@@ -34,3 +34,16 @@ def test_bench_inference_times_each_runner_and_reports_the_targets():
     assert targets["slowest_backend_vs_fastest_batch1"] == 1.0
     assert targets["fastest"]["peak_fraction"] > 0 and targets["load"] == [1.0, 1.5]
     json.dumps(targets)  # written to --json as it is
+
+
+def test_bench_inference_times_a_classifier_preset_at_its_own_input_shape():
+    bench = load_benchmark("bench_inference")
+    rows, _ = bench.measure(batches=(1,), steps=2, warmup=1, max_seconds=1.0,
+                            preset="skeletonmae_kinect20_msr_classifier")
+    timed = [r for r in rows if "latency_s" in r]
+    assert {r["runner"] for r in timed} == {"predict_on_batch", "compiled call"}
+    model = bench.build_classifier(preset="skeletonmae_kinect20_msr_classifier")
+    # The preset's own window (32 frames, 20 MSR classes), not the default classifier's 64.
+    assert tuple(model.inputs[0].shape[1:3]) == (1, 32) and model.num_classes == 20
+    longer = bench.build_classifier(preset="skeletonmae_kinect20_msr_classifier", frames=64)
+    assert tuple(longer.inputs[0].shape[1:3]) == (1, 64)
