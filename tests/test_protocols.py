@@ -67,7 +67,7 @@ def test_pretrain_writes_config_metrics_checkpoint_preset_and_figures(pretrained
     assert model.backbone.layout.name == "kinect20" and model.backbone.num_frames == 16
     assert model.backbone.motion and model.backbone.bones  # the defaults
     metadata = load_json(pretrained / "preset" / "metadata.json")
-    assert metadata["recipe"]["epochs"] == 2
+    assert metadata["recipe"]["epochs"] == 2 and metadata["recipe"]["embed_dim"] == 16
     assert metadata["training_data"] == f"{msr} split xsub_train (24 sequences, labels unused)"
     assert_png(pretrained / "figures" / "training_curves.png")
     assert_png(pretrained / "figures" / "masked_reconstruction.png")
@@ -112,6 +112,10 @@ def test_finetune_on_a_fraction_of_labels_evaluates_on_the_val_split(pretrained,
     assert_png(tmp_path / "figures" / "training_curves.png")
     classifier = SkeletonClassifier.from_preset(tmp_path / "preset")
     assert classifier.num_classes == 19 and len(classifier.strl_blocks) == 1
+    # Started from a preset: the recipe records no unused new-backbone defaults.
+    recipe = load_json(tmp_path / "preset" / "metadata.json")["recipe"]
+    assert recipe["strl_layers"] == 1 and recipe["label_fraction"] == 0.5
+    assert not set(recipe) & {"embed_dim", "gin_layers", "hidden_dim", "motion", "bones"}
 
 
 @ONCE_ON_TORCH

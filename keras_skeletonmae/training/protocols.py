@@ -424,8 +424,17 @@ def _with_layout(options, data):
     return {**options, "skeleton_layout": data.layout}
 
 
+# A new backbone's architecture: unused when a run starts from a preset, whose own config.json
+# is the architecture, so a preset's recipe leaves them out rather than record defaults.
+NEW_BACKBONE_OPTIONS = ("embed_dim", "gin_layers", "hidden_dim", "motion", "bones")
+
+
 def _recipe(options):
-    skip = ("output", "resume", "traceback", "verbose", "config")
+    """The options a preset's metadata records as its recipe: the run's own bookkeeping left
+    out, and the new-backbone options too when the run started from a preset."""
+    skip = {"output", "resume", "traceback", "verbose", "config"}
+    if options.get("preset"):
+        skip.update(NEW_BACKBONE_OPTIONS)
     return {k: v for k, v in options.items() if k not in skip}
 
 
