@@ -10,7 +10,8 @@ Four arms, the same fine-tuning budget each, `--seeds` seeds:
 - `trunk`: the whole trunk pre-trained (`encoder="trunk"`) with span masking, then
   `SkeletonClassifier.from_pretrainer` (every layer but the head pre-trained) and fine-tuning;
 - `run`: a pre-trainer from a `skeletonmae pretrain --output RUN` folder (`--pretrained RUN`,
-  its last checkpoint: e.g. pre-trained on several files), fine-tuned as `trunk` is. Its frames,
+  its last checkpoint: e.g. pre-trained on several files) or a pre-trainer preset
+  (`--pretrained skeletonmae_kinect20_mix`), fine-tuned as `trunk` is. Its frames,
   D and input options are the run's, so `scratch` takes them from it too.
 
 Pre-training sees the training subjects' skeletons (labels unused); fine-tuning sees a
@@ -73,6 +74,14 @@ def validation_split(split, val_subjects, data_file="msr_action3d.pkl", val_frac
             members = rng.permutation(np.flatnonzero(data.labels == label))
             held_out[members[:round(val_fraction * len(members))]] = True
     return data.select(np.flatnonzero(~held_out)), data.select(np.flatnonzero(held_out))
+
+
+def load_pretrainer(source):
+    """The `SkeletonMAEPretrainer` of a run folder (its last checkpoint) or of a preset."""
+    run = RunDirectory(source)
+    if run.has_checkpoint:
+        return run.load_checkpoint()[0]
+    return SkeletonMAEPretrainer.from_preset(source)
 
 
 def new_backbone(layout, channels, args, run):
@@ -165,8 +174,9 @@ def main(argv=None):
     parser.add_argument("--mask-span", type=int, default=8)
     parser.add_argument("--pretrain-epochs", type=int, default=20)
     parser.add_argument("--finetune-epochs", type=int, default=60)
-    parser.add_argument("--pretrained", type=Path, default=None,
-                        help="a `skeletonmae pretrain --output` run folder, for the `run` arm")
+    parser.add_argument("--pretrained", default=None,
+                        help="a `skeletonmae pretrain --output` run folder or a pre-trainer "
+                             "preset (name, folder or hub handle), for the `run` arm")
     parser.add_argument("--backbone-rate-scale", type=float, default=1.0,
                         help="pre-trained arms: their pre-trained layers' rate, as a fraction")
     parser.add_argument("--frozen-warmup-epochs", type=int, default=0,
@@ -190,7 +200,7 @@ def main(argv=None):
     parser.add_argument("--output", type=Path, default=None)
     args = parser.parse_args(argv)
     if "run" in args.arms and args.pretrained is None:
-        parser.error("the `run` arm needs --pretrained RUN_FOLDER")
+        parser.error("the `run` arm needs --pretrained RUN_FOLDER_OR_PRESET")
     train_split, test_split = args.splits
     if args.test:
         train, val = usable(train_split, args.data), usable(test_split, args.data)
@@ -199,7 +209,7 @@ def main(argv=None):
         train, val = validation_split(train_split, args.val_subjects, args.data,
                                       args.val_fraction)
         scored_on = f"validation sequences held out of {train_split}"
-    run = RunDirectory(args.pretrained).load_checkpoint()[0] if args.pretrained else None
+    run = load_pretrainer(args.pretrained) if args.pretrained else None
     results = []
     for seed in args.seeds:
         for arm in args.arms:
