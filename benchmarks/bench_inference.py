@@ -10,8 +10,9 @@ and 16, it times one call on a batch of windows:
 
 - `predict_on_batch`, the model compiled as the command line compiles it (XLA on TensorFlow and
   JAX, `jit_compile="auto"` on PyTorch);
-- a direct compiled call: `jax.jit` of `stateless_call`, `tf.function(jit_compile=True)` of
-  `model(x, training=False)`, `model(x, training=False)` under `torch.no_grad()`;
+- a direct compiled call, `keras_skeletonmae.inference.compiled_inference`: `jax.jit` of
+  `stateless_call`, `tf.function(jit_compile=True)` of `model(x, training=False)`, and
+  `torch.jit.trace` of it under `torch.no_grad()` (TorchScript);
 - onnxruntime on the model exported with `model.export(format="onnx")` from that backend
   (`examples/export.py`), where the backend's exporter and the runtime can.
 
@@ -73,36 +74,26 @@ def build_classifier(config=CONFIG, strl_layers=STRL_LAYERS, num_classes=NUM_CLA
 
 
 def compiled_call(model):
-    """`x -> logits as NumPy`: the model's inference pass compiled the way its backend offers,
-    and `flops(x)`, XLA's count for a batch like `x` (None where it cannot be had)."""
+    """`x -> logits as NumPy`: the package's compiled inference pass
+    (`keras_skeletonmae.inference.compiled_inference`), and `flops(x)`, XLA's count for a batch
+    like `x` on JAX (None elsewhere)."""
     import keras
 
-    backend = keras.backend.backend()
-    if backend == "jax":
-        import jax
+    from keras_skeletonmae.inference import compiled_inference
 
-        forward = jax.jit(lambda t, n, x: model.stateless_call(t, n, x, training=False)[0])
+    call = compiled_inference(model)
+    if keras.backend.backend() != "jax":
+        return call, None
+    import jax
 
-        def state():  # read at each call: predict_on_batch replaces the variables' buffers
-            return ([v.value for v in model.trainable_variables],
-                    [v.value for v in model.non_trainable_variables])
+    forward = jax.jit(lambda t, n, x: model.stateless_call(t, n, x, training=False)[0])
 
-        def flops(x):
-            return float(bench_train.xla_cost(forward.lower(*state(), x))["flops"])
+    def flops(x):
+        state = ([v.value for v in model.trainable_variables],
+                 [v.value for v in model.non_trainable_variables])
+        return float(bench_train.xla_cost(forward.lower(*state, x))["flops"])
 
-        return (lambda x: np.asarray(forward(*state(), x))), flops
-    if backend == "tensorflow":
-        import tensorflow as tf
-
-        forward = tf.function(lambda x: model(x, training=False), jit_compile=True)
-        return (lambda x: forward(tf.constant(x)).numpy()), None
-    import torch
-
-    def call(x):
-        with torch.no_grad():
-            return model(torch.from_numpy(x), training=False).cpu().numpy()
-
-    return call, None
+    return call, flops
 
 
 def onnx_call(model, path):
