@@ -35,6 +35,28 @@ BACKENDS = ("tensorflow", "jax", "torch")
 QUIET_ENVIRONMENT = {"TF_CPP_MIN_LOG_LEVEL": "2"}
 
 
+def _import_tensorflow_quietly():
+    """Import TensorFlow with the process's standard error sent to `os.devnull`, when it is
+    installed and another backend runs: TensorFlow 2.21 writes its oneDNN and absl start-up
+    notes before it reads `TF_CPP_MIN_LOG_LEVEL`, and Keras's `set_random_seed` would import it
+    later anyway. An error importing it is still raised, after standard error is back."""
+    import importlib.util
+
+    import keras
+
+    if keras.backend.backend() == "tensorflow" or importlib.util.find_spec("tensorflow") is None:
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            import tensorflow  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def list_devices():
     """The devices the current Keras backend can run on."""
     import keras
@@ -488,6 +510,8 @@ def main(argv=None):
         for name, value in QUIET_ENVIRONMENT.items():
             os.environ.setdefault(name, value)
     _use_backend(args.backend, argv)
+    if not args.verbose and args.command in PROTOCOLS:  # the commands that seed Keras
+        _import_tensorflow_quietly()
     # The command line owns its process: compiled steps reuse freed memory (host_memory.py).
     retain_freed_memory()
     try:
